@@ -1,0 +1,98 @@
+"""The running service: storage, the city catalogue, the pipeline and the background workers.
+
+The HTTP app and the console both run one `Service`, so `lapor chat` exercises exactly what
+`lapor serve` runs, minus the web server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from bot.city import build_catalog
+from bot.dispatcher import Dispatcher
+from bot.pipeline import Pipeline, utcnow
+from bot.settings import Settings
+from channels.base import ChannelSender
+from intake.catalog import Catalog
+from storage import Database, Store, migrate
+
+log = logging.getLogger(__name__)
+
+RESUME_EVERY = 30.0  # seconds between sweeps for inbox rows that failed to process
+
+
+class StartupError(Exception):
+    """The service cannot start; the message says why and what to do."""
+
+
+def prepare_database(settings: Settings) -> None:
+    """Bring the schema up to date on SQLite; on PostgreSQL insist that `lapor migrate` ran."""
+    url = settings.storage.database_url
+    if url.startswith("sqlite"):
+        migrate.upgrade(url)
+        return
+    current, head = migrate.current(url), migrate.head()
+    if current != head:
+        raise StartupError(
+            f"the database schema is at {current or 'nothing'}, this version needs {head}: "
+            "run `lapor migrate` first"
+        )
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        senders: Mapping[str, ChannelSender] | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.catalog: Catalog = build_catalog(settings)
+        self.db = Database(settings.storage.database_url)
+        self.store = Store(self.db)
+        self.senders: dict[str, ChannelSender] = dict(senders or {})
+        self.dispatcher = Dispatcher(self.store, self.senders, clock=clock)
+        self.pipeline = Pipeline(
+            self.store,
+            self.catalog,
+            {name: sender.capabilities for name, sender in self.senders.items()},
+            clock=clock,
+            on_outbox=self.dispatcher.wake,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def add_sender(self, sender: ChannelSender) -> None:
+        self.senders[sender.name] = sender
+        self.dispatcher.senders[sender.name] = sender
+        self.pipeline.capabilities[sender.name] = sender.capabilities
+
+    async def start(self, *, workers: bool = True) -> None:
+        await self.pipeline.resume()
+        if workers:
+            self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
+            self._tasks.append(asyncio.create_task(self._resume_loop(), name="inbox-resume"))
+
+    async def _resume_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RESUME_EVERY)
+            try:
+                await self.pipeline.resume()
+            except Exception:
+                log.exception("inbox resume failed")
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for sender in self.senders.values():
+            await sender.aclose()
+        await self.db.dispose()

@@ -1,0 +1,55 @@
+"""What every channel adapter provides to the service.
+
+Inbound: a route verifies the request and calls the adapter's parser, which turns one platform
+payload into `InboundMessage`s and `DeliveryStatus`es. Outbound: the outbox dispatcher calls
+`send()` for one stored `Reply` and learns from `SendError` whether to retry, give up, or mark the
+recipient unreachable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from intake.types import ChannelCapabilities, MediaRef, Reply
+
+
+class SendFailure(StrEnum):
+    RETRY = "retry"  # temporary: network, 5xx, throttling; try again later
+    DEAD = "dead"  # this message can never be sent (bad request); give up on it
+    UNREACHABLE = "unreachable"  # the recipient blocked us or does not exist: stop sending
+
+
+class SendError(Exception):
+    def __init__(self, failure: SendFailure, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.failure = failure
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Sent:
+    external_id: str | None  # the platform's id for what we sent, when it gives one
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    content: bytes
+    mime: str  # as the platform declared it; the media store checks the bytes itself
+
+
+class ChannelSender(Protocol):
+    name: str
+    capabilities: ChannelCapabilities
+
+    async def send(self, chat_id: str, reply: Reply) -> Sent:
+        """Deliver one reply; raise SendError on failure."""
+        ...
+
+    async def fetch_media(self, media: MediaRef) -> FetchedMedia:
+        """Download a file the citizen sent; raise SendError(RETRY|DEAD) on failure."""
+        ...
+
+    async def aclose(self) -> None: ...

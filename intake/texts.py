@@ -1,0 +1,341 @@
+"""Message catalogues: every sentence the bot says, in Indonesian and English.
+
+Admins override any entry per language in configuration (`[texts.id] greeting = "..."`).
+Placeholders use `str.format` names; an override that drops a placeholder is allowed, one that
+adds an unknown placeholder is reported by `Texts.problems()`.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+
+LANGUAGES = ("id", "en")
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    "greeting": {
+        "id": (
+            "Halo! Ini layanan pengaduan warga {city}. Laporan Anda diteruskan ke dinas yang "
+            "berwenang dan Anda mendapat kabar perkembangannya di sini.\n\n"
+            "Privasi: kami menyimpan isi laporan, lokasi, foto, dan kontak Anda hanya untuk "
+            "menindaklanjuti laporan ini (UU 27/2022 tentang Pelindungan Data Pribadi). "
+            "Anda bisa memilih laporan anonim atau rahasia nanti.\n\n"
+            "Apakah Anda setuju?"
+        ),
+        "en": (
+            "Hello! This is the public complaint service of {city}. Your report goes to the "
+            "responsible agency and you will hear about its progress here.\n\n"
+            "Privacy: we keep your report, location, photos and contact only to follow up on "
+            "this report (Indonesian Personal Data Protection Law 27/2022). You can choose to "
+            "report anonymously or confidentially later.\n\n"
+            "Do you agree?"
+        ),
+    },
+    "consent_declined": {
+        "id": ("Baik, kami tidak menyimpan apa pun. Jika berubah pikiran, ketik LAPOR kapan saja."),
+        "en": "All right, we keep nothing. If you change your mind, type REPORT at any time.",
+    },
+    "ask_description": {
+        "id": (
+            "Ceritakan masalahnya: apa yang terjadi, sejak kapan, dan dampaknya. "
+            "Contoh: Jalan di depan SDN 3 berlubang besar sejak seminggu, sudah dua motor jatuh."
+        ),
+        "en": (
+            "Tell us the problem: what happened, since when, and how it affects people. "
+            "Example: Big pothole in front of SDN 3 for a week, two motorbikes have fallen."
+        ),
+    },
+    "description_too_short": {
+        "id": "Mohon jelaskan masalahnya dengan beberapa kata, agar petugas bisa memahaminya.",
+        "en": "Please describe the problem in a few words so the officers can understand it.",
+    },
+    "description_truncated": {
+        "id": "Keterangan Anda panjang sekali; kami simpan {limit} karakter pertama.",
+        "en": "Your description is very long; we kept the first {limit} characters.",
+    },
+    "photo_before_description": {
+        "id": "Foto diterima. Sekarang ceritakan masalahnya dengan kata-kata.",
+        "en": "Photo received. Now please describe the problem in words.",
+    },
+    "location_before_description": {
+        "id": "Lokasi diterima. Sekarang ceritakan masalahnya dengan kata-kata.",
+        "en": "Location received. Now please describe the problem in words.",
+    },
+    "voice_not_supported": {
+        "id": (
+            "Pesan suara sudah kami terima, tetapi petugas memerlukan tulisan. "
+            "Mohon ketik singkat masalahnya."
+        ),
+        "en": (
+            "We received your voice note, but officers need text. "
+            "Please type a short description of the problem."
+        ),
+    },
+    "confirm_category": {
+        "id": "Sepertinya laporan ini tentang: {category}. Benar?",
+        "en": "This report seems to be about: {category}. Is that right?",
+    },
+    "choose_category": {
+        "id": "Pilih kategori yang paling sesuai:",
+        "en": "Choose the category that fits best:",
+    },
+    "ask_location": {
+        "id": (
+            "Di mana lokasinya? Kirim lokasi (tombol lampiran > Lokasi) atau ketik nama "
+            "kelurahan dan alamatnya, mis. Jl. Pahlawan 12, Kel. Kartoharjo."
+        ),
+        "en": (
+            "Where is it? Share the location (attachment button > Location) or type the "
+            "kelurahan and address, e.g. Jl. Pahlawan 12, Kel. Kartoharjo."
+        ),
+    },
+    "ask_location_text": {
+        "id": (
+            "Di mana lokasinya? Ketik nama kelurahan dan alamatnya, "
+            "mis. Jl. Pahlawan 12, Kartoharjo."
+        ),
+        "en": "Where is it? Type the kelurahan and address, e.g. Jl. Pahlawan 12, Kartoharjo.",
+    },
+    "location_outside": {
+        "id": (
+            "Titik itu berada di luar wilayah {city}, jadi bukan wewenang kami. Jika masalahnya "
+            "ada di {city}, kirim lokasi yang tepat atau ketik nama kelurahannya."
+        ),
+        "en": (
+            "That point is outside {city}, so it is not ours to handle. If the problem is in "
+            "{city}, share the exact location or type the kelurahan name."
+        ),
+    },
+    "location_unknown": {
+        "id": "Kami belum mengenali tempat itu. Di kecamatan mana lokasinya?",
+        "en": "We could not recognise that place. Which kecamatan is it in?",
+    },
+    "choose_kelurahan": {
+        "id": "Di kelurahan mana?",
+        "en": "Which kelurahan?",
+    },
+    "location_found": {
+        "id": "Lokasi: Kel. {kelurahan}, Kec. {kecamatan}.",
+        "en": "Location: Kel. {kelurahan}, Kec. {kecamatan}.",
+    },
+    "ask_photos": {
+        "id": (
+            "Kirim foto kondisinya (boleh beberapa) agar petugas cepat paham. "
+            "Jika sudah, pilih Selesai. Tidak ada foto? Pilih Lewati."
+        ),
+        "en": (
+            "Send photos of the problem (several are fine) so officers understand quickly. "
+            "When done, choose Done. No photos? Choose Skip."
+        ),
+    },
+    "photo_received": {
+        "id": "Foto diterima ({count}). Kirim lagi atau pilih Selesai.",
+        "en": "Photo received ({count}). Send more or choose Done.",
+    },
+    "photos_limit": {
+        "id": "Cukup {limit} foto per laporan. Kita lanjut.",
+        "en": "{limit} photos per report is the limit. Let's continue.",
+    },
+    "ask_privacy": {
+        "id": (
+            "Pilih privasi laporan:\n"
+            "- Biasa: identitas terlihat oleh petugas.\n"
+            "- Anonim: petugas dan publik tidak tahu siapa pelapornya.\n"
+            "- Rahasia: isi laporan tidak pernah dipublikasikan.\n"
+            "- Anonim + rahasia: keduanya."
+        ),
+        "en": (
+            "Choose the report's privacy:\n"
+            "- Normal: officers can see who reported.\n"
+            "- Anonymous: officers and the public never see who reported.\n"
+            "- Confidential: the report's content is never made public.\n"
+            "- Anonymous + confidential: both."
+        ),
+    },
+    "summary": {
+        "id": (
+            "Periksa laporan Anda:\n"
+            "Masalah: {description}\n"
+            "Kategori: {category}\n"
+            "Lokasi: {location}\n"
+            "Foto: {photos}\n"
+            "Privasi: {privacy}\n\n"
+            "Kirim laporan ini?"
+        ),
+        "en": (
+            "Check your report:\n"
+            "Problem: {description}\n"
+            "Category: {category}\n"
+            "Location: {location}\n"
+            "Photos: {photos}\n"
+            "Privacy: {privacy}\n\n"
+            "Send this report?"
+        ),
+    },
+    "ask_edit": {
+        "id": "Bagian mana yang ingin diubah?",
+        "en": "Which part do you want to change?",
+    },
+    "filed": {
+        "id": (
+            "Laporan terkirim. Nomor tiket Anda: {ticket}\n"
+            "Laporan akan diverifikasi dalam {verify_days} hari kerja lalu diteruskan ke {agency}. "
+            "Kabar perkembangan dikirim di sini. Cek status kapan saja: CEK {ticket}"
+        ),
+        "en": (
+            "Report sent. Your ticket number: {ticket}\n"
+            "It will be verified within {verify_days} working days and passed to {agency}. "
+            "Updates arrive here. Check the status at any time: CHECK {ticket}"
+        ),
+    },
+    "cancelled": {
+        "id": "Laporan dibatalkan, tidak ada yang dikirim. Ketik LAPOR untuk memulai lagi.",
+        "en": "Report cancelled, nothing was sent. Type REPORT to start again.",
+    },
+    "nothing_to_cancel": {
+        "id": "Tidak ada laporan yang sedang dibuat. Ketik LAPOR untuk memulai.",
+        "en": "There is no report in progress. Type REPORT to start one.",
+    },
+    "expired": {
+        "id": "Percakapan sebelumnya sudah lama tidak dilanjutkan dan kami tutup. Kita mulai lagi.",
+        "en": "Your earlier conversation was idle too long and has been closed. Let's start again.",
+    },
+    "help": {
+        "id": (
+            "Bantuan:\n"
+            "LAPOR - buat laporan baru\n"
+            "CEK <nomor tiket> - lihat status laporan\n"
+            "BATAL - batalkan laporan yang sedang dibuat\n"
+            "ULANG - mulai dari awal\n"
+            "ENGLISH - switch to English"
+        ),
+        "en": (
+            "Help:\n"
+            "REPORT - file a new report\n"
+            "CHECK <ticket number> - see a report's status\n"
+            "CANCEL - cancel the report in progress\n"
+            "RESTART - start over\n"
+            "INDONESIA - ganti ke Bahasa Indonesia"
+        ),
+    },
+    "idle": {
+        "id": "Ketik LAPOR untuk laporan baru, atau CEK <nomor tiket> untuk melihat status.",
+        "en": "Type REPORT to file a new report, or CHECK <ticket number> to see a status.",
+    },
+    "language_set": {
+        "id": "Bahasa: Indonesia.",
+        "en": "Language: English.",
+    },
+    "unsupported": {
+        "id": "Maaf, kami belum bisa membaca {kind}. Mohon kirim teks, foto, atau lokasi.",
+        "en": "Sorry, we cannot read {kind} yet. Please send text, a photo or a location.",
+    },
+    "not_understood": {
+        "id": "Maaf, jawaban itu belum kami pahami. Silakan pilih salah satu:",
+        "en": "Sorry, we did not understand that answer. Please choose one:",
+    },
+    "stale_choice": {
+        "id": "Pilihan itu sudah tidak berlaku. Pertanyaan saat ini:",
+        "en": "That choice is no longer valid. The current question:",
+    },
+    "check_usage": {
+        "id": "Ketik CEK diikuti nomor tiket, mis. CEK {example}.",
+        "en": "Type CHECK followed by the ticket number, e.g. CHECK {example}.",
+    },
+    "check_not_found": {
+        "id": "Tiket {ticket} tidak ditemukan. Periksa kembali nomornya.",
+        "en": "Ticket {ticket} was not found. Please check the number.",
+    },
+    "check_status": {
+        "id": "Tiket {ticket} ({category}): {status}.",
+        "en": "Ticket {ticket} ({category}): {status}.",
+    },
+    "check_timeline_header": {"id": "Riwayat:", "en": "History:"},
+    "check_confidential": {
+        "id": "Tiket {ticket} bersifat rahasia; statusnya hanya dapat dilihat oleh pelapor.",
+        "en": "Ticket {ticket} is confidential; only its reporter can see the status.",
+    },
+    # choice labels
+    "yes": {"id": "Ya", "en": "Yes"},
+    "no": {"id": "Tidak", "en": "No"},
+    "agree": {"id": "Setuju", "en": "I agree"},
+    "disagree": {"id": "Tidak setuju", "en": "I do not agree"},
+    "choose_other": {"id": "Pilih lain", "en": "Choose another"},
+    "more": {"id": "Lainnya", "en": "More"},
+    "done": {"id": "Selesai", "en": "Done"},
+    "skip": {"id": "Lewati", "en": "Skip"},
+    "send": {"id": "Kirim", "en": "Send"},
+    "new_report": {"id": "Laporan baru", "en": "New report"},
+    "edit": {"id": "Ubah", "en": "Edit"},
+    "cancel": {"id": "Batal", "en": "Cancel"},
+    "none_of_these": {"id": "Tidak ada di sini", "en": "None of these"},
+    "privacy_normal": {"id": "Biasa", "en": "Normal"},
+    "privacy_anonymous": {"id": "Anonim", "en": "Anonymous"},
+    "privacy_confidential": {"id": "Rahasia", "en": "Confidential"},
+    "privacy_both": {"id": "Anonim + rahasia", "en": "Anonymous + confidential"},
+    "field_description": {"id": "Keterangan", "en": "Description"},
+    "field_category": {"id": "Kategori", "en": "Category"},
+    "field_location": {"id": "Lokasi", "en": "Location"},
+    "field_photos": {"id": "Foto", "en": "Photos"},
+    "field_privacy": {"id": "Privasi", "en": "Privacy"},
+    "no_photos": {"id": "tidak ada", "en": "none"},
+    "not_set": {"id": "-", "en": "-"},
+    # statuses as citizens see them
+    "status_received": {
+        "id": "Diterima, menunggu verifikasi",
+        "en": "Received, awaiting verification",
+    },
+    "status_verified": {
+        "id": "Terverifikasi, diteruskan ke {agency}",
+        "en": "Verified, passed to {agency}",
+    },
+    "status_in_progress": {"id": "Sedang ditindaklanjuti", "en": "Being acted on"},
+    "status_resolved": {"id": "Selesai", "en": "Resolved"},
+    "status_rejected": {"id": "Ditolak: {reason}", "en": "Rejected: {reason}"},
+}
+
+
+class Texts:
+    """The catalogue with an admin's overrides applied."""
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
+        self._overrides = {lang: dict(entries) for lang, entries in (overrides or {}).items()}
+
+    def get(self, key: str, lang: str, **values: object) -> str:
+        lang = lang if lang in LANGUAGES else LANGUAGES[0]
+        template = self._overrides.get(lang, {}).get(key) or CATALOGUE[key][lang]
+        return template.format_map(_Defaulting(values)) if values else template
+
+    def problems(self) -> list[tuple[str, str]]:
+        """(key path, message) for overrides that name unknown entries or placeholders."""
+        found: list[tuple[str, str]] = []
+        for lang, entries in self._overrides.items():
+            if lang not in LANGUAGES:
+                found.append((f"texts.{lang}", f"unknown language (use {', '.join(LANGUAGES)})"))
+                continue
+            for key, template in entries.items():
+                path = f"texts.{lang}.{key}"
+                if key not in CATALOGUE:
+                    found.append((path, "no such message in the catalogue"))
+                    continue
+                allowed = _placeholders(CATALOGUE[key][lang])
+                try:
+                    used = _placeholders(template)
+                except ValueError as exc:
+                    found.append((path, f"malformed template: {exc}"))
+                    continue
+                unknown = used - allowed
+                if unknown:
+                    found.append((path, f"unknown placeholder(s): {', '.join(sorted(unknown))}"))
+        return found
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class _Defaulting(dict[str, object]):
+    """Leaves an unknown placeholder visible instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

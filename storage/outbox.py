@@ -1,0 +1,144 @@
+"""The outbox: replies waiting to be sent, in order within each conversation.
+
+Rows move pending -> inflight (claimed, with a lease) -> sent, or back to pending for a retry,
+or to dead. A conversation's row can only be claimed when no earlier row of that conversation is
+pending or inflight, so each conversation's messages go out in order while other conversations
+are not held up. Dead and sent rows block nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.coltypes import utcnow
+from storage.models import (
+    OUTBOX_DEAD,
+    OUTBOX_INFLIGHT,
+    OUTBOX_PENDING,
+    OUTBOX_SENT,
+    OutboxMessage,
+)
+
+
+class OutboxRepository:
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    async def add(
+        self,
+        conversation_key: str,
+        channel: str,
+        chat_id: str,
+        payload: dict[str, Any],
+        due_at: datetime,
+        *,
+        now: datetime | None = None,
+    ) -> int:
+        """Queue a message; returns its id. Rows of one conversation go out in id order."""
+        row = OutboxMessage(
+            conversation_key=conversation_key,
+            channel=channel,
+            chat_id=chat_id,
+            payload=payload,
+            due_at=due_at,
+            created_at=now or utcnow(),
+        )
+        self.session.add(row)
+        await self.session.flush()
+        if row.id is None:  # pragma: no cover - flush assigns it
+            raise RuntimeError("outbox row got no id")
+        return row.id
+
+    async def get(self, outbox_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, outbox_id)
+
+    async def claim(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:
+        """Lease due rows that are first in line in their conversation (see module doc)."""
+        earlier = aliased(OutboxMessage)
+        blocked = (
+            select(col(earlier.id))
+            .where(
+                col(earlier.conversation_key) == col(OutboxMessage.conversation_key),
+                col(earlier.id) < col(OutboxMessage.id),
+                col(earlier.status).in_((OUTBOX_PENDING, OUTBOX_INFLIGHT)),
+            )
+            .exists()
+        )
+        stmt = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OUTBOX_PENDING,
+                col(OutboxMessage.due_at) <= now,
+                ~blocked,
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxMessage)  # PostgreSQL; no-op on SQLite
+            .execution_options(populate_existing=True)
+        )
+        rows = list((await self.session.exec(stmt)).all())
+        lease_until = now + timedelta(seconds=lease_seconds)
+        for row in rows:
+            row.status = OUTBOX_INFLIGHT
+            row.lease_until = lease_until
+        await self.session.flush()
+        return rows
+
+    async def _set(self, outbox_id: int, **values: Any) -> bool:
+        stmt = update(OutboxMessage).where(col(OutboxMessage.id) == outbox_id).values(**values)
+        return (await self.session.exec(stmt)).rowcount > 0
+
+    async def sent(self, outbox_id: int, external_id: str | None, now: datetime) -> bool:
+        return await self._set(
+            outbox_id,
+            status=OUTBOX_SENT,
+            external_id=external_id,
+            sent_at=now,
+            lease_until=None,
+            attempts=col(OutboxMessage.attempts) + 1,
+        )
+
+    async def retry(self, outbox_id: int, due_at: datetime, error: str) -> bool:
+        """Back to pending, to be tried again at `due_at`; the conversation waits for it."""
+        return await self._set(
+            outbox_id,
+            status=OUTBOX_PENDING,
+            due_at=due_at,
+            lease_until=None,
+            last_error=error,
+            attempts=col(OutboxMessage.attempts) + 1,
+        )
+
+    async def dead(self, outbox_id: int, error: str) -> bool:
+        """Give up on the row; later rows of the conversation go ahead."""
+        return await self._set(
+            outbox_id,
+            status=OUTBOX_DEAD,
+            lease_until=None,
+            last_error=error,
+            attempts=col(OutboxMessage.attempts) + 1,
+        )
+
+    async def release_expired_leases(self, now: datetime) -> int:
+        """Inflight rows whose lease ran out (a crashed sender) go back to pending."""
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OUTBOX_INFLIGHT,
+                col(OutboxMessage.lease_until) < now,
+            )
+            .values(status=OUTBOX_PENDING, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.exec(stmt)).rowcount
+
+    async def count(self, status: str = OUTBOX_PENDING) -> int:
+        stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)
+        return (await self.session.exec(stmt)).one()

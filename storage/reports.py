@@ -1,0 +1,222 @@
+"""Reports, their photos (attachments) and their status events."""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from intake.tickets import format_ticket
+from intake.types import ReportDraft, ReportStatus
+from storage.dialects import insert_ignoring_conflicts
+from storage.models import FETCH_PENDING, Attachment, Report, StatusEvent, TicketCounter
+
+FILED_BY = "citizen"
+_T = TypeVar("_T")
+
+
+class ReportRepository:
+    def __init__(self, session: AsyncSession, dialect: str) -> None:
+        self.session = session
+        self.dialect = dialect
+
+    async def next_ticket_number(self, prefix: str) -> int:
+        """Allocate the next number for `prefix` (1, 2, ...).
+
+        The counter row is updated in place (``UPDATE ... RETURNING``): on PostgreSQL the row lock
+        makes concurrent filers queue, on SQLite the transaction holds the write lock. The number
+        is given back if the transaction rolls back, so tickets have no gaps.
+        """
+        bump = (
+            update(TicketCounter)
+            .where(col(TicketCounter.prefix) == prefix)
+            .values(next_value=col(TicketCounter.next_value) + 1)
+            .returning(col(TicketCounter.next_value))
+            .execution_options(synchronize_session=False)
+        )
+        value = (await self.session.exec(bump)).scalar_one_or_none()
+        if value is None:
+            create = insert_ignoring_conflicts(self.dialect, TicketCounter, "prefix")
+            await self.session.exec(create.values(prefix=prefix, next_value=1))
+            value = (await self.session.exec(bump)).scalar_one()
+        number: int = value - 1
+        return number
+
+    async def file(
+        self,
+        draft: ReportDraft,
+        *,
+        ticket_prefix: str,
+        channel: str,
+        chat_id: str,
+        contact_id: int | None,
+        agency_id: str | None,
+        now: datetime,
+    ) -> Report:
+        """Create a report from the flow's draft: ticket, photos to fetch, "received" event."""
+        number = await self.next_ticket_number(ticket_prefix)
+        place = draft.place
+        point = place.point if place is not None else None
+        report = Report(
+            ticket=format_ticket(ticket_prefix, number),
+            status=ReportStatus.RECEIVED.value,
+            category_id=draft.category_id,
+            agency_id=agency_id,
+            description=draft.description,
+            lat=point.lat if point is not None else None,
+            lon=point.lon if point is not None else None,
+            kelurahan=place.kelurahan if place is not None else None,
+            kecamatan=place.kecamatan if place is not None else None,
+            kelurahan_code=place.code if place is not None else None,
+            address=(place.address or None) if place is not None else None,
+            anonymous=draft.anonymous,
+            confidential=draft.confidential,
+            channel=channel,
+            chat_id=chat_id,
+            contact_id=contact_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self.session.add(report)
+        await self.session.flush()
+        report_id = _id(report)
+        for photo in draft.photos:
+            self.session.add(
+                Attachment(
+                    report_id=report_id,
+                    channel=photo.channel,
+                    platform_ref=photo.ref,
+                    mime=photo.mime,
+                    size=photo.size,
+                    fetch_status=FETCH_PENDING,
+                    created_at=now,
+                )
+            )
+        self.session.add(
+            StatusEvent(
+                report_id=report_id,
+                status=ReportStatus.RECEIVED.value,
+                actor=FILED_BY,
+                created_at=now,
+            )
+        )
+        await self.session.flush()
+        return report
+
+    async def get(self, ticket: str) -> Report | None:
+        stmt = select(Report).where(Report.ticket == ticket)
+        return (await self.session.exec(stmt)).first()
+
+    async def get_by_id(self, report_id: int) -> Report | None:
+        return await self.session.get(Report, report_id)
+
+    async def list(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        agency: str | None = None,
+        channel: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[Report]:
+        """Reports matching every given filter, newest first. `since` <= created_at < `until`."""
+        stmt = _filtered(select(Report), status, category, agency, channel, since, until)
+        stmt = stmt.order_by(col(Report.created_at).desc(), col(Report.id).desc())
+        return builtins.list((await self.session.exec(stmt.limit(limit).offset(offset))).all())
+
+    async def count(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        agency: str | None = None,
+        channel: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """How many reports `list` would return without limit and offset."""
+        stmt = select(func.count()).select_from(Report)
+        stmt = _filtered(stmt, status, category, agency, channel, since, until)
+        return (await self.session.exec(stmt)).one()
+
+    async def timeline(self, report_id: int) -> builtins.list[StatusEvent]:
+        """The report's status events, oldest first."""
+        stmt = (
+            select(StatusEvent)
+            .where(StatusEvent.report_id == report_id)
+            .order_by(col(StatusEvent.created_at), col(StatusEvent.id))
+        )
+        return builtins.list((await self.session.exec(stmt)).all())
+
+    async def attachments(self, report_id: int) -> builtins.list[Attachment]:
+        stmt = (
+            select(Attachment).where(Attachment.report_id == report_id).order_by(col(Attachment.id))
+        )
+        return builtins.list((await self.session.exec(stmt)).all())
+
+    async def add_event(
+        self,
+        report_id: int,
+        status: str,
+        actor: str,
+        note: str | None,
+        now: datetime,
+    ) -> StatusEvent:
+        event = StatusEvent(
+            report_id=report_id, status=str(status), actor=actor, note=note, created_at=now
+        )
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def set_status(self, report: Report, status: str, now: datetime) -> None:
+        """Change the report's status (no lifecycle check: intake's rules decide that).
+
+        Record the move with `add_event` too.
+        """
+        stmt = (
+            update(Report)
+            .where(col(Report.id) == _id(report))
+            .values(status=str(status), updated_at=now)
+        )
+        await self.session.exec(stmt)
+        report.status = str(status)
+        report.updated_at = now
+
+
+def _id(report: Report) -> int:
+    if report.id is None:
+        raise ValueError(f"report {report.ticket!r} has no id: it was never saved")
+    return report.id
+
+
+def _filtered(
+    stmt: SelectOfScalar[_T],
+    status: str | None,
+    category: str | None,
+    agency: str | None,
+    channel: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> SelectOfScalar[_T]:
+    if status is not None:
+        stmt = stmt.where(Report.status == str(status))
+    if category is not None:
+        stmt = stmt.where(Report.category_id == category)
+    if agency is not None:
+        stmt = stmt.where(Report.agency_id == agency)
+    if channel is not None:
+        stmt = stmt.where(Report.channel == channel)
+    if since is not None:
+        stmt = stmt.where(col(Report.created_at) >= since)
+    if until is not None:
+        stmt = stmt.where(col(Report.created_at) < until)
+    return stmt

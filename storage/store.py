@@ -1,0 +1,142 @@
+"""The storage facade the service uses: units of work, plus short transactions of their own
+for the inbox (accepting messages), the outbox (dispatching them) and photo downloads.
+
+On SQLite a transaction holds the database's write lock until it ends, so do not call these
+methods while a unit of work is open in the same task: they would wait for it (busy_timeout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.db import Database
+from storage.inbox import InboxRepository
+from storage.models import (
+    FETCH_FAILED,
+    FETCH_PENDING,
+    FETCH_STORED,
+    OUTBOX_PENDING,
+    Attachment,
+    InboxMessage,
+    OutboxMessage,
+)
+from storage.outbox import OutboxRepository
+from storage.unit_of_work import UnitOfWork
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.db)
+
+    async def dispose(self) -> None:
+        await self.db.dispose()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncSession]:
+        async with self.db.session() as session, session.begin():
+            yield session
+
+    # -- inbox -----------------------------------------------------------------------------
+
+    async def accept_inbound(
+        self, channel: str, external_id: str, payload: dict[str, Any], received_at: datetime
+    ) -> int | None:
+        """Store an inbound message (committed on return): its inbox id, or None if duplicate."""
+        async with self._transaction() as session:
+            return await InboxRepository(session, self.db.dialect).add(
+                channel, external_id, payload, received_at
+            )
+
+    async def unprocessed_inbox(self, limit: int = 100) -> list[InboxMessage]:
+        """Accepted messages not yet processed, oldest first (to resume after a crash)."""
+        async with self._transaction() as session:
+            return await InboxRepository(session, self.db.dialect).unprocessed(limit)
+
+    async def record_inbox_failure(self, inbox_id: int, error: str) -> int:
+        """Count a failed processing attempt (the unit of work rolled back); returns attempts."""
+        async with self._transaction() as session:
+            return await InboxRepository(session, self.db.dialect).record_failure(inbox_id, error)
+
+    # -- outbox ----------------------------------------------------------------------------
+
+    def _outbox(self, session: AsyncSession) -> OutboxRepository:
+        return OutboxRepository(session, self.db.dialect)
+
+    async def claim_outbox(
+        self, now: datetime, lease_seconds: float = 60, limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Lease the due rows that are next in line in their conversation (set inflight)."""
+        async with self._transaction() as session:
+            return await self._outbox(session).claim(now, lease_seconds, limit)
+
+    async def outbox_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
+        async with self._transaction() as session:
+            await self._outbox(session).sent(outbox_id, external_id, now)
+
+    async def outbox_retry(self, outbox_id: int, due_at: datetime, error: str) -> None:
+        async with self._transaction() as session:
+            await self._outbox(session).retry(outbox_id, due_at, error)
+
+    async def outbox_dead(self, outbox_id: int, error: str) -> None:
+        async with self._transaction() as session:
+            await self._outbox(session).dead(outbox_id, error)
+
+    async def release_expired_leases(self, now: datetime) -> int:
+        async with self._transaction() as session:
+            return await self._outbox(session).release_expired_leases(now)
+
+    async def outbox_pending_count(self) -> int:
+        """Rows with status "pending" (inflight, sent and dead rows are not counted)."""
+        async with self._transaction() as session:
+            return await self._outbox(session).count(OUTBOX_PENDING)
+
+    # -- attachments (for the media fetcher) -----------------------------------------------
+
+    async def pending_attachments(self, limit: int = 50) -> list[Attachment]:
+        """Photos still to download, oldest first."""
+        async with self._transaction() as session:
+            stmt = (
+                select(Attachment)
+                .where(Attachment.fetch_status == FETCH_PENDING)
+                .order_by(col(Attachment.id))
+                .limit(limit)
+            )
+            return list((await session.exec(stmt)).all())
+
+    async def attachment_stored(
+        self, attachment_id: int, *, stored_path: str, sha256: str, size: int, mime: str
+    ) -> None:
+        await self._update_attachment(
+            attachment_id,
+            fetch_status=FETCH_STORED,
+            stored_path=stored_path,
+            sha256=sha256,
+            size=size,
+            mime=mime,
+            last_error=None,
+            attempts=col(Attachment.attempts) + 1,
+        )
+
+    async def attachment_failed(self, attachment_id: int, error: str, *, final: bool) -> None:
+        """Count a failed download; `final` gives up (status "failed"), else it stays pending."""
+        await self._update_attachment(
+            attachment_id,
+            fetch_status=FETCH_FAILED if final else FETCH_PENDING,
+            last_error=error,
+            attempts=col(Attachment.attempts) + 1,
+        )
+
+    async def _update_attachment(self, attachment_id: int, **values: Any) -> None:
+        async with self._transaction() as session:
+            stmt = update(Attachment).where(col(Attachment.id) == attachment_id).values(**values)
+            await session.exec(stmt)

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+import madiun
+import pytest
+from shapely.geometry import Polygon, shape
+from shapely.ops import unary_union
+
+from intake.places import Gazetteer
+from intake.types import GeoPoint, Kelurahan
+
+AREAS = madiun.areas()
+
+
+@pytest.fixture(scope="module")
+def gazetteer() -> Gazetteer:
+    return Gazetteer(AREAS, madiun.boundaries())
+
+
+def _shapes() -> dict[str, Polygon]:
+    return {f["properties"]["code"]: shape(f["geometry"]) for f in madiun.boundaries()["features"]}
+
+
+# -- GPS points ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("area", AREAS, ids=lambda a: a.kelurahan)
+def test_every_label_point_is_in_its_own_kelurahan(gazetteer: Gazetteer, area: Kelurahan) -> None:
+    point = GeoPoint(area.lat, area.lon)
+    assert gazetteer.locate(point) == area
+    assert gazetteer.contains(point)
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        GeoPoint(-6.2, 106.8),  # Jakarta
+        GeoPoint(-7.62, 111.575),  # about 1.8 km east of the city, Kabupaten Madiun
+        GeoPoint(-7.695, 111.53),  # about 1.6 km south of the city
+        GeoPoint(-7.6262, 111.4900),  # west, across the Bengawan Madiun river
+    ],
+)
+def test_points_outside_the_city(gazetteer: Gazetteer, point: GeoPoint) -> None:
+    assert gazetteer.locate(point) is None
+    assert not gazetteer.contains(point)
+
+
+def test_a_detached_part_belongs_to_its_kelurahan_not_to_the_nearest_label(
+    gazetteer: Gazetteer,
+) -> None:
+    # Josenan has a small part about 2 km from the rest of it.
+    josenan = gazetteer.by_code("35.77.03.1007")
+    assert josenan is not None
+    part = min(_shapes()[josenan.code].geoms, key=lambda p: p.area).representative_point()
+    point = GeoPoint(part.y, part.x)
+    nearest_label = min(AREAS, key=lambda a: (a.lat - point.lat) ** 2 + (a.lon - point.lon) ** 2)
+    assert nearest_label != josenan
+    assert gazetteer.locate(point) == josenan
+
+
+def test_slivers_between_simplified_polygons_are_inside_the_city(gazetteer: Gazetteer) -> None:
+    city = unary_union(list(_shapes().values()))
+    main = max(city.geoms, key=lambda p: p.area)
+    assert main.interiors, "the simplified polygons leave small gaps between neighbours"
+    for ring in main.interiors:
+        gap = Polygon(ring).representative_point()
+        point = GeoPoint(gap.y, gap.x)
+        assert gazetteer.contains(point)
+        assert gazetteer.locate(point) is not None
+
+
+def test_a_point_on_a_shared_border_is_resolved_the_same_way_every_time() -> None:
+    shapes = _shapes()
+    # A vertex that two kelurahan polygons share.
+    seen: dict[tuple[float, float], str] = {}
+    shared: tuple[tuple[float, float], set[str]] | None = None
+    for code, geometry in shapes.items():
+        parts = getattr(geometry, "geoms", [geometry])
+        for part in parts:
+            for xy in part.exterior.coords:
+                if xy in seen and seen[xy] != code:
+                    shared = (xy, {seen[xy], code})
+                seen.setdefault(xy, code)
+    assert shared is not None
+    (lon, lat), codes = shared
+    point = GeoPoint(lat, lon)
+    forward = Gazetteer(AREAS, madiun.boundaries()).locate(point)
+    backward = Gazetteer(list(reversed(AREAS)), madiun.boundaries()).locate(point)
+    assert forward is not None and forward.code in codes
+    assert forward == backward
+
+
+def test_without_boundaries_the_fence_is_the_padded_box_of_the_label_points() -> None:
+    gazetteer = Gazetteer(AREAS, None)
+    assert not gazetteer.has_boundaries
+    centre = GeoPoint(-7.63, 111.525)
+    assert gazetteer.locate(centre) is None  # no polygons, no guessing
+    assert gazetteer.contains(centre)
+    assert all(gazetteer.contains(GeoPoint(a.lat, a.lon)) for a in AREAS)
+    assert not gazetteer.contains(GeoPoint(-6.2, 106.8))
+    assert not gazetteer.contains(GeoPoint(-7.63, 111.60))
+
+
+def test_boundaries_must_cover_every_kelurahan() -> None:
+    boundaries = madiun.boundaries()
+    boundaries["features"] = boundaries["features"][1:]
+    with pytest.raises(ValueError, match="35.77.01.1001"):
+        Gazetteer(AREAS, boundaries)
+
+
+# -- typed names -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kelurahan"),
+    [
+        ("manguharja", "Manguharjo"),
+        ("Kel. Nambangan Lor", "Nambangan Lor"),
+        ("nambangan lor", "Nambangan Lor"),
+        ("Nambangan Kidul", "Nambangan Kidul"),
+        ("oro2 ombo", "Oro-oro Ombo"),
+        ("orooroombo", "Oro-oro Ombo"),
+        ("Oro-Oro Ombo", "Oro-oro Ombo"),
+        ("kartoharjoo", "Kartoharjo"),
+        ("pilang bango", "Pilangbango"),
+        ("jl. pahlawan no 5 dekat alun2, kel. pangongangan", "Pangongangan"),
+        ("RT 3 RW 2 Demangan", "Demangan"),
+        ("klegen, kartoharjo", "Klegen"),  # kelurahan, kecamatan
+        ("dekat taman, kel. klegen", "Klegen"),  # "taman" is a park here
+    ],
+)
+def test_typed_kelurahan(gazetteer: Gazetteer, text: str, kelurahan: str) -> None:
+    found = gazetteer.best(text)
+    assert found is not None, gazetteer.search(text)
+    assert found.kelurahan == kelurahan
+    assert gazetteer.search(text).kelurahan[0][0] == found
+
+
+@pytest.mark.parametrize(
+    "text", ["jakarta selatan", "asdfgh", "surabaya", "magetan", "jalan rusak depan rumah", ""]
+)
+def test_unknown_places(gazetteer: Gazetteer, text: str) -> None:
+    result = gazetteer.search(text)
+    assert all(score < gazetteer.MATCH_CUTOFF for _, score in result.kelurahan)
+    assert result.kecamatan is None
+    assert gazetteer.best(text) is None
+
+
+def test_the_city_name_is_not_a_kelurahan(gazetteer: Gazetteer) -> None:
+    assert gazetteer.best("Jl. Diponegoro, Kota Madiun") is None  # not Madiun Lor
+
+
+def test_half_a_name_offers_both_but_picks_neither(gazetteer: Gazetteer) -> None:
+    result = gazetteer.search("nambangan")
+    assert {a.kelurahan for a, _ in result.kelurahan[:2]} == {"Nambangan Lor", "Nambangan Kidul"}
+    assert gazetteer.best("nambangan") is None
+
+
+def test_kecamatan_after_kec_is_read_as_a_kecamatan(gazetteer: Gazetteer) -> None:
+    result = gazetteer.search("kec taman")
+    assert result.kecamatan == "Taman"
+    assert "Taman" not in [a.kelurahan for a, _ in result.kelurahan]
+    assert gazetteer.best("kec taman") is None
+    assert gazetteer.search("Kecamatan Manguharjo").kecamatan == "Manguharjo"
+
+
+def test_name_after_kel_is_read_as_a_kelurahan(gazetteer: Gazetteer) -> None:
+    result = gazetteer.search("kel. taman")
+    assert result.kecamatan is None
+    assert result.kelurahan[0][0].kelurahan == "Taman"
+    assert gazetteer.search("desa kartoharjo").kecamatan is None
+
+
+def test_a_bare_name_of_both_gives_both_readings(gazetteer: Gazetteer) -> None:
+    result = gazetteer.search("manguharjo")
+    assert result.kecamatan == "Manguharjo"
+    assert result.kelurahan[0][0].kelurahan == "Manguharjo"
+
+
+def test_kelurahan_and_kecamatan_together(gazetteer: Gazetteer) -> None:
+    result = gazetteer.search("kel. klegen kec. kartoharjo")
+    assert result.kecamatan == "Kartoharjo"
+    assert [a.kelurahan for a, _ in result.kelurahan] == ["Klegen"]
+
+
+def test_search_is_ranked_and_limited(gazetteer: Gazetteer) -> None:
+    result = gazetteer.search("nambangan", limit=1)
+    assert len(result.kelurahan) == 1
+    scores = [s for _, s in gazetteer.search("nambangan").kelurahan]
+    assert scores == sorted(scores, reverse=True)
+
+
+# -- menus -----------------------------------------------------------------------------------
+
+
+def test_menus(gazetteer: Gazetteer) -> None:
+    assert gazetteer.kecamatan_names() == ["Kartoharjo", "Manguharjo", "Taman"]
+    taman = gazetteer.in_kecamatan("Taman")
+    assert [a.kelurahan for a in taman] == sorted(a.kelurahan for a in taman)
+    assert len(taman) == 9 and all(a.kecamatan == "Taman" for a in taman)
+    assert gazetteer.in_kecamatan("TAMAN") == taman
+    assert gazetteer.in_kecamatan("Jakarta") == []
+    assert sum(len(gazetteer.in_kecamatan(k)) for k in gazetteer.kecamatan_names()) == 27
+
+
+def test_by_code(gazetteer: Gazetteer) -> None:
+    area = gazetteer.by_code("35.77.02.1008")
+    assert area is not None and area.kelurahan == "Nambangan Lor"
+    assert gazetteer.by_code("99.99") is None
