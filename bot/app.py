@@ -11,13 +11,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from bot import api
+from bot.routes import telegram as telegram_route
 from bot.service import Service
+from bot.telegram import Poller
 
 
 def create_app(service: Service, *, workers: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start(workers=workers)
+        telegram = service.settings.channels.telegram
+        poller = Poller.for_service(service)
+        if workers and telegram.enabled and telegram.mode == "polling" and poller:
+            service.run_worker(poller.run(), "telegram-polling")
         try:
             yield
         finally:
@@ -26,6 +32,7 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
     app = FastAPI(title="lapor-intake", lifespan=lifespan)
     app.state.service = service
     app.include_router(api.router)
+    app.include_router(telegram_route.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -26,6 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("chat", "try the bot in this terminal, no platform token needed"),
         ("migrate", "apply database migrations"),
         ("check-config", "check the configuration and print every problem"),
+        ("set-webhook", "register {public_url}/webhooks/telegram with Telegram"),
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
@@ -50,12 +51,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         migrate.upgrade(settings.storage.database_url)
         print(f"database at {migrate.current(settings.storage.database_url)}")
         return 0
+    if args.command == "set-webhook":
+        return asyncio.run(set_telegram_webhook(settings))
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         from bot.console import chat
 
         return asyncio.run(chat(settings))
     return serve_forever(settings, host=args.host, port=args.port)
+
+
+async def set_telegram_webhook(settings: Settings) -> int:
+    from channels.base import SendError
+    from channels.telegram import ALLOWED_UPDATES, TelegramSender
+
+    telegram = settings.channels.telegram
+    problems = []
+    if not telegram.token.get_secret_value():
+        problems.append("channels.telegram.token: not set")
+    if not settings.service.public_url.startswith("https://"):
+        problems.append("service.public_url: Telegram needs an https:// address")
+    if not telegram.webhook_secret.get_secret_value():
+        problems.append("channels.telegram.webhook_secret: not set")
+    if problems:
+        print("Cannot set the webhook:\n  " + "\n  ".join(problems), file=sys.stderr)
+        return 2
+    url = f"{settings.service.public_url}/webhooks/telegram"
+    sender = TelegramSender(telegram.token.get_secret_value(), telegram.api_base)
+    try:
+        await sender.set_webhook(url, telegram.webhook_secret.get_secret_value(), ALLOWED_UPDATES)
+    except SendError as exc:
+        print(f"Telegram refused the webhook: {exc.reason}", file=sys.stderr)
+        return 1
+    finally:
+        await sender.aclose()
+    print(f"Telegram will post updates to {url} ({', '.join(ALLOWED_UPDATES)})")
+    return 0
 
 
 def serve_forever(settings: Settings, *, host: str | None, port: int | None) -> int:

@@ -9,16 +9,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from bot.city import build_catalog
 from bot.dispatcher import Dispatcher
+from bot.media import MediaFetcher
 from bot.pipeline import Pipeline, utcnow
 from bot.settings import Settings
 from channels.base import ChannelSender
+from channels.secrets import register_secret
 from intake.catalog import Catalog
 from storage import Database, Store, migrate
+from storage.media import MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,8 @@ class Service:
     ) -> None:
         self.settings = settings
         self.clock = clock
+        for secret in settings.secret_values():
+            register_secret(secret)
         self.catalog: Catalog = build_catalog(settings)
         self.db = Database(settings.storage.database_url)
         self.store = Store(self.db)
@@ -65,7 +72,11 @@ class Service:
             clock=clock,
             on_outbox=self.dispatcher.wake,
         )
+        self.media = MediaFetcher(
+            self.store, self.senders, MediaStore(Path(settings.storage.media_dir)), clock=clock
+        )
         self._tasks: list[asyncio.Task[None]] = []
+        self._spawned: set[asyncio.Task[Any]] = set()
 
     def add_sender(self, sender: ChannelSender) -> None:
         self.senders[sender.name] = sender
@@ -75,8 +86,19 @@ class Service:
     async def start(self, *, workers: bool = True) -> None:
         await self.pipeline.resume()
         if workers:
-            self._tasks.append(asyncio.create_task(self.dispatcher.run(), name="outbox"))
-            self._tasks.append(asyncio.create_task(self._resume_loop(), name="inbox-resume"))
+            self.run_worker(self.dispatcher.run(), "outbox")
+            self.run_worker(self._resume_loop(), "inbox-resume")
+            self.run_worker(self.media.run(), "media")
+
+    def run_worker(self, loop: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a background loop until `stop()`."""
+        self._tasks.append(asyncio.create_task(loop, name=name))
+
+    def spawn(self, job: Coroutine[Any, Any, Any]) -> None:
+        """Run a short job in the background (e.g. answering a button press)."""
+        task = asyncio.create_task(job)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
 
     async def _resume_loop(self) -> None:
         while True:
@@ -89,8 +111,8 @@ class Service:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+        for task in [*self._tasks, *self._spawned]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
         for sender in self.senders.values():

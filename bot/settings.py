@@ -229,6 +229,27 @@ class Settings(Section):
             for a in self.areas
         ]
 
+    def secret_values(self) -> list[str]:
+        """Every secret in the configuration (tokens, passwords, URL passwords), for log masking."""
+        found: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, SecretStr):
+                found.append(value.get_secret_value())
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    walk(getattr(value, name))
+            elif isinstance(value, list):
+                for item in value:
+                    walk(item)
+
+        walk(self)
+        for url in (self.storage.database_url, self.storage.redis_url):
+            password = _url_password(url)
+            if password:
+                found.append(password)
+        return [s for s in found if s]
+
     def redacted_summary(self) -> dict[str, Any]:
         """The settings in a form safe to print: secrets as "set"/"unset", URL passwords hidden."""
         sections = ("service", "storage", "channels", "officers", "places", "sla", "flow")
@@ -241,6 +262,13 @@ class Settings(Section):
         summary["texts"] = {lang: sorted(keys) for lang, keys in self.texts.items()}
         summary["config_dir"] = str(self.config_dir)
         return summary
+
+
+def _url_password(url: str) -> str | None:
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def redact_url(url: str) -> str:

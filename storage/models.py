@@ -185,3 +185,13 @@ class TicketCounter(SQLModel, table=True):
 
     prefix: str = Field(primary_key=True)
     next_value: int = 1  # the number the next filed report gets
+
+
+class Cursor(SQLModel, table=True):
+    """A named position in an external stream, e.g. Telegram's getUpdates offset."""
+
+    __tablename__ = "cursors"
+
+    name: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

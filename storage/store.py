@@ -24,6 +24,7 @@ from storage.models import (
     FETCH_STORED,
     OUTBOX_PENDING,
     Attachment,
+    Cursor,
     InboxMessage,
     OutboxMessage,
 )
@@ -140,3 +141,19 @@ class Store:
         async with self._transaction() as session:
             stmt = update(Attachment).where(col(Attachment.id) == attachment_id).values(**values)
             await session.exec(stmt)
+
+    # -- cursors ---------------------------------------------------------------------------
+
+    async def get_cursor(self, name: str) -> str | None:
+        async with self._transaction() as session:
+            cursor = await session.get(Cursor, name)
+            return cursor.value if cursor else None
+
+    async def set_cursor(self, name: str, value: str, now: datetime) -> None:
+        async with self._transaction() as session:
+            cursor = await session.get(Cursor, name)
+            if cursor is None:
+                session.add(Cursor(name=name, value=value, updated_at=now))
+            else:
+                cursor.value, cursor.updated_at = value, now
+                session.add(cursor)

@@ -16,6 +16,7 @@ from typing import NoReturn
 
 import psycopg
 import pytest
+from fake_telegram import fake_telegram  # noqa: F401  (fixture: a fake Telegram Bot API)
 from psycopg import sql
 
 from storage import Database, Store

@@ -455,3 +455,17 @@ def test_telegram_webhook_mode_with_https_public_url_is_accepted(tmp_path: Path)
     settings = load_settings(write_config(tmp_path, BASE), environ=environ)
     assert settings.service.public_url == "https://lapor.example.go.id"  # no trailing slash
     assert settings.channels.telegram.mode == "webhook"
+
+
+def test_every_secret_is_listed_for_log_masking() -> None:
+    settings = load_settings(
+        EXAMPLE,
+        {
+            "LAPOR_CHANNELS__TELEGRAM__TOKEN": "123:telegram-token",
+            "LAPOR_CHANNELS__WHATSAPP__APP_SECRET": "meta-app-secret",
+            "LAPOR_STORAGE__DATABASE_URL": "postgresql+psycopg://lapor:db-password@db/lapor",
+        },
+    )
+    secrets = settings.secret_values()
+    for expected in ("123:telegram-token", "meta-app-secret", "db-password", "dev-token-change-me"):
+        assert expected in secrets

@@ -110,9 +110,17 @@ def test_migrations_produce_exactly_the_models(database_url: str) -> None:
 def test_current_revision(sqlite_url: str) -> None:
     assert current(sqlite_url) is None
     upgrade(sqlite_url)
-    assert current(sqlite_url) == head() == "0001"
+    assert current(sqlite_url) == head() == "0002"
     upgrade(sqlite_url)  # idempotent
-    assert current(sqlite_url) == "0001"
+    assert current(sqlite_url) == "0002"
+
+
+async def test_cursor_is_kept_and_moved(store: Store) -> None:
+    now = datetime.now(UTC)
+    assert await store.get_cursor("telegram:offset") is None
+    await store.set_cursor("telegram:offset", "101", now)
+    await store.set_cursor("telegram:offset", "102", now)
+    assert await store.get_cursor("telegram:offset") == "102"
 
 
 async def test_ping(store: Store) -> None:

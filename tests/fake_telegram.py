@@ -1,0 +1,473 @@
+"""A fake Telegram Bot API, served over loopback HTTP for tests.
+
+Point a bot at ``fake.api_base`` (``Bot(token, base_url=f"{api_base}/bot", ...)``). The fake
+records every call in order, answers with realistic JSON, serves registered files, queues updates
+for getUpdates and fails on demand::
+
+    def test_x(fake_telegram):
+        fake_telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", 1)
+        fake_telegram.push_update({...})
+        file_path = fake_telegram.add_file("AgAC-photo", b"...jpeg bytes...")
+        ... fake_telegram.calls_to("sendMessage")[0].params["text"]
+
+It runs uvicorn in a background thread with its own event loop, so it works from sync and async
+tests alike. Method names are matched case-insensitively, as the Bot API does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.parser
+import email.policy
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+DEFAULT_TOKEN = "123456789:AAE-fake-test-token_xyz0123456789abcd"
+BOT_ID = 123456789
+BOT_USERNAME = "LaporFakeBot"
+
+# Parameters PTB sends JSON-encoded inside form fields.
+_JSON_PARAMS = frozenset(
+    {
+        "reply_markup",
+        "media",
+        "allowed_updates",
+        "entities",
+        "caption_entities",
+        "link_preview_options",
+        "reply_parameters",
+    }
+)
+_METHODS = {
+    m.lower(): m
+    for m in (
+        "getMe",
+        "sendMessage",
+        "sendPhoto",
+        "sendMediaGroup",
+        "sendLocation",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "answerCallbackQuery",
+        "getFile",
+        "setWebhook",
+        "deleteWebhook",
+        "getWebhookInfo",
+        "getUpdates",
+    )
+}
+
+
+@dataclass
+class Call:
+    """One request the fake received."""
+
+    method: str  # canonical name, e.g. "sendMessage"
+    params: dict[str, Any]  # decoded: JSON-encoded form fields are parsed back
+    status: int  # HTTP status the fake answered with
+    files: dict[str, bytes] = field(default_factory=dict)  # multipart uploads
+
+    @property
+    def chat_id(self) -> str | None:
+        value = self.params.get("chat_id")
+        return None if value is None else str(value)
+
+
+@dataclass
+class _Failure:
+    status: int
+    description: str
+    retry_after: int | None
+    count: int
+
+
+class FakeTelegram:
+    def __init__(self, token: str = DEFAULT_TOKEN, *, max_poll_wait: float = 1.0) -> None:
+        self.token = token
+        self.max_poll_wait = max_poll_wait
+        self.calls: list[Call] = []
+        self.webhook: dict[str, Any] | None = None
+        self._lock = threading.Lock()
+        self._failures: dict[str, list[_Failure]] = {}
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = 1000
+        self._message_ids = itertools.count(1)
+        self._file_numbers = itertools.count(1)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.api_base = ""
+
+    # -- test-facing API ---------------------------------------------------------------------
+
+    def add_file(self, file_id: str, content: bytes, file_path: str | None = None) -> str:
+        """Make `content` downloadable for getFile(file_id); returns its file_path."""
+        if file_path is None:
+            file_path = f"photos/file_{next(self._file_numbers)}.jpg"
+        with self._lock:
+            self._files[file_id] = (file_path, content)
+        return file_path
+
+    def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queue an update for getUpdates (an update_id is assigned if missing)."""
+        with self._lock:
+            if "update_id" not in update:
+                update = {"update_id": self._next_update_id, **update}
+            self._next_update_id = max(self._next_update_id, update["update_id"]) + 1
+            self._updates.append(update)
+        return update
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        description: str,
+        retry_after: int | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next `count` calls of `method` with a Telegram-shaped error."""
+        with self._lock:
+            self._failures.setdefault(method.lower(), []).append(
+                _Failure(status, description, retry_after, count)
+            )
+
+    def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.method.lower() == method.lower() and (c.status == 200 or not ok_only)
+            ]
+
+    @property
+    def methods(self) -> list[str]:
+        """Names of the calls received, in order (including failed ones)."""
+        with self._lock:
+            return [c.method for c in self.calls]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    # -- server lifecycle --------------------------------------------------------------------
+
+    def start(self) -> FakeTelegram:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("fake Telegram server did not start")
+            time.sleep(0.005)
+        self.api_base = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeTelegram:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- the app -----------------------------------------------------------------------------
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._api, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{file_path:path}", self._download, methods=["GET"]),
+            ]
+        )
+
+    async def _api(self, request: Request) -> Response:
+        params, files = await _decode(request)
+        method = _METHODS.get(request.path_params["method"].lower())
+        name = method or request.path_params["method"]
+        if request.path_params["token"] != self.token:
+            return self._record(name, params, files, _error(401, "Unauthorized"))
+        if method is None:
+            return self._record(name, params, files, _error(404, "Not Found"))
+        failure = self._take_failure(method)
+        if failure is not None:
+            return self._record(method, params, files, failure)
+        try:
+            result = await getattr(self, f"_m_{method}")(params)
+        except _ApiError as exc:
+            return self._record(method, params, files, _error(exc.status, exc.description))
+        return self._record(method, params, files, JSONResponse({"ok": True, "result": result}))
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        wanted = request.path_params["file_path"]
+        with self._lock:
+            for path, content in self._files.values():
+                if path == wanted:
+                    return Response(content, media_type="application/octet-stream")
+        return _error(404, "Not Found")
+
+    def _record(
+        self, method: str, params: dict[str, Any], files: dict[str, bytes], response: Response
+    ) -> Response:
+        with self._lock:
+            self.calls.append(Call(method, params, response.status_code, files))
+        return response
+
+    def _take_failure(self, method: str) -> Response | None:
+        with self._lock:
+            queue = self._failures.get(method.lower())
+            if not queue:
+                return None
+            failure = queue[0]
+            failure.count -= 1
+            if failure.count <= 0:
+                queue.pop(0)
+        return _error(failure.status, failure.description, failure.retry_after)
+
+    # -- methods -----------------------------------------------------------------------------
+
+    def _message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = params.get("chat_id")
+        if chat_id in (None, ""):
+            raise _ApiError(400, "Bad Request: chat_id is empty")
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": _bot_user(),
+            "chat": _chat(str(chat_id)),
+            "date": int(time.time()),
+            **content,
+        }
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and "inline_keyboard" in markup:
+            message["reply_markup"] = markup
+        return message
+
+    async def _m_getMe(self, params: dict[str, Any]) -> Any:
+        return {
+            **_bot_user(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise _ApiError(400, "Bad Request: message is too long")
+        return self._message(params, text=text)
+
+    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
+        content: dict[str, Any] = {"photo": _photo_sizes(str(params.get("photo", "")))}
+        if params.get("caption"):
+            content["caption"] = params["caption"]
+        return self._message(params, **content)
+
+    async def _m_sendMediaGroup(self, params: dict[str, Any]) -> Any:
+        media = params.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise _ApiError(400, "Bad Request: wrong number of media specified")
+        group_id = str(13000000000000000 + next(self._file_numbers))
+        messages = []
+        for item in media:
+            content: dict[str, Any] = {
+                "media_group_id": group_id,
+                "photo": _photo_sizes(str(item.get("media", ""))),
+            }
+            if item.get("caption"):
+                content["caption"] = item["caption"]
+            messages.append(self._message(params, **content))
+        return messages
+
+    async def _m_sendLocation(self, params: dict[str, Any]) -> Any:
+        location = {
+            "latitude": float(params["latitude"]),
+            "longitude": float(params["longitude"]),
+        }
+        return self._message(params, location=location)
+
+    async def _m_editMessageText(self, params: dict[str, Any]) -> Any:
+        if "inline_message_id" in params:
+            return True
+        message = self._message(params, text=str(params.get("text", "")))
+        message["message_id"] = int(params.get("message_id", 0))
+        message["edit_date"] = message["date"]
+        return message
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
+        if "inline_message_id" in params:
+            return True
+        message = self._message(params, text="")
+        message["message_id"] = int(params.get("message_id", 0))
+        message["edit_date"] = message["date"]
+        return message
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        if not params.get("callback_query_id"):
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired")
+        return True
+
+    async def _m_getFile(self, params: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        with self._lock:
+            found = self._files.get(file_id)
+        if found is None:
+            raise _ApiError(
+                400, "Bad Request: wrong file_id or the file is temporarily unavailable"
+            )
+        path, content = found
+        if len(content) > 20 * 1024 * 1024:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{abs(hash(file_id)) % 10**10}",
+            "file_size": len(content),
+            "file_path": path,
+        }
+
+    async def _m_setWebhook(self, params: dict[str, Any]) -> Any:
+        url = str(params.get("url", ""))
+        if url and not url.startswith("https://"):
+            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided")
+        self.webhook = dict(params) if url else None
+        return True
+
+    async def _m_deleteWebhook(self, params: dict[str, Any]) -> Any:
+        self.webhook = None
+        if _truthy(params.get("drop_pending_updates")):
+            with self._lock:
+                self._updates.clear()
+        return True
+
+    async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
+        with self._lock:
+            pending = len(self._updates)
+        url = (self.webhook or {}).get("url", "")
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": pending}
+
+    async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
+        offset = int(params.get("offset", 0) or 0)
+        timeout = float(params.get("timeout", 0) or 0)
+        limit = int(params.get("limit", 100) or 100)
+        deadline = time.monotonic() + min(timeout, self.max_poll_wait)
+        while True:
+            with self._lock:
+                if offset:  # confirms (forgets) everything before offset
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                ready = self._updates[:limit]
+            if ready or time.monotonic() >= deadline:
+                return ready
+            await asyncio.sleep(0.02)
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+
+
+def _error(status: int, description: str, retry_after: int | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return JSONResponse(body, status_code=status)
+
+
+async def _decode(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Parameters from the query string and a JSON, urlencoded or multipart body."""
+    params: dict[str, Any] = dict(request.query_params)
+    files: dict[str, bytes] = {}
+    body = await request.body()
+    content_type = request.headers.get("content-type", "")
+    if body and content_type.startswith("application/json"):
+        decoded = json.loads(body)
+        if isinstance(decoded, dict):
+            params.update(decoded)
+        return params, files
+    if body and content_type.startswith("application/x-www-form-urlencoded"):
+        params.update(parse_qsl(body.decode(), keep_blank_values=True))
+    elif body and content_type.startswith("multipart/form-data"):
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+        parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+        for part in parsed.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            if part.get_filename() is not None:
+                files[str(name)] = payload
+            else:
+                params[str(name)] = payload.decode()
+    for key in _JSON_PARAMS & params.keys():
+        if isinstance(params[key], str):
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(params[key])
+    return params, files
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _bot_user() -> dict[str, Any]:
+    return {"id": BOT_ID, "is_bot": True, "first_name": "Lapor Fake", "username": BOT_USERNAME}
+
+
+def _chat(chat_id: str) -> dict[str, Any]:
+    if chat_id.startswith("-100"):
+        return {"id": int(chat_id), "type": "supergroup", "title": "Officers"}
+    if chat_id.startswith("-"):
+        return {"id": int(chat_id), "type": "group", "title": "Officers"}
+    try:
+        return {"id": int(chat_id), "type": "private", "first_name": "Warga"}
+    except ValueError:
+        return {"id": -1000000000001, "type": "channel", "title": chat_id}
+
+
+def _photo_sizes(file_id: str) -> list[dict[str, Any]]:
+    return [
+        {"file_id": f"{file_id}-s", "file_unique_id": "s1", "width": 90, "height": 67},
+        {"file_id": file_id, "file_unique_id": "m1", "width": 1280, "height": 960},
+    ]
+
+
+@pytest.fixture
+def fake_telegram() -> Iterator[FakeTelegram]:
+    """A running fake Bot API; `fake_telegram.api_base` and `.token` configure the bot."""
+    with FakeTelegram() as fake:
+        yield fake
