@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.effects import EffectContext, apply_effects
 from bot.locks import KeyedLocks
 from intake import flow
 from intake.catalog import Catalog
-from intake.status import StatusEvent, StatusView, render_status
 from intake.types import (
     ChannelCapabilities,
     InboundMessage,
@@ -31,6 +31,19 @@ from storage import ConcurrentUpdate, Store, UnitOfWork
 log = logging.getLogger(__name__)
 
 MAX_PROCESS_ATTEMPTS = 5
+
+# Called inside the transaction after each step: (uow, state before, state after, outcome,
+# message). Analytics hooks in here.
+Observer = Callable[
+    [
+        UnitOfWork,
+        "flow.ConversationState | None",
+        flow.ConversationState,
+        flow.Outcome,
+        InboundMessage,
+    ],
+    Awaitable[None],
+]
 
 
 def utcnow() -> datetime:
@@ -60,6 +73,7 @@ class Pipeline:
         self.clock = clock
         self.locks = locks or KeyedLocks()
         self.on_outbox = on_outbox  # wakes the dispatcher
+        self.observers: list[Observer] = []
 
     async def accept(self, message: InboundMessage, raw: Any = None) -> Accepted:
         """Store one inbound message, then process it. Safe to call twice with the same id."""
@@ -116,7 +130,7 @@ class Pipeline:
         now = self.clock()
         key = message.conversation_key
         loaded = await uow.conversations.load(key)
-        state = flow.ConversationState.from_dict(loaded[0]) if loaded else None
+        before = flow.ConversationState.from_dict(loaded[0]) if loaded else None
         version = loaded[1] if loaded else None
         contact = await uow.contacts.upsert(
             message.channel,
@@ -127,36 +141,17 @@ class Pipeline:
             inbound_at=now,
         )
         ctx = flow.FlowContext(now, self.catalog, self._capabilities(message.channel))
-        outcome = flow.step(state, message, ctx)
-        new_state, replies = outcome.state, list(outcome.replies)
-        for effect in outcome.effects:
-            match effect:
-                case flow.FileReport(draft=draft):
-                    category = self.catalog.category(draft.category_id)
-                    agency_id = category.agency if category else None
-                    report = await uow.reports.file(
-                        draft,
-                        ticket_prefix=self.catalog.ticket_prefix,
-                        channel=message.channel,
-                        chat_id=message.chat_id,
-                        contact_id=contact.id,
-                        agency_id=agency_id,
-                        now=now,
-                    )
-                    filed = flow.report_filed(new_state, report.ticket, agency_id or "", ctx)
-                    new_state = filed.state
-                    replies.extend(filed.replies)
-                    log.info("report %s filed via %s", report.ticket, message.channel)
-                case flow.CheckStatus(ticket=ticket):
-                    view = await self._status_view(uow, ticket, message)
-                    replies.append(render_status(view, ticket, new_state.lang, self.catalog))
-                case flow.ConversationEnded(step=at_step, reason=reason):
-                    log.info("conversation %s ended at %s: %s", message.channel, at_step, reason)
+        outcome = flow.step(before, message, ctx)
+        state, replies = await apply_effects(
+            outcome, EffectContext(uow, message, contact, ctx, self.catalog)
+        )
+        for observer in self.observers:
+            await observer(uow, before, state, outcome, message)
         await uow.conversations.save(
             key,
             message.channel,
             message.chat_id,
-            new_state.to_dict(),
+            state.to_dict(),
             version,
             now + self.catalog.conversation_timeout,
             now=now,
@@ -164,29 +159,6 @@ class Pipeline:
         for reply in replies:
             await self._queue(uow, key, message.channel, message.chat_id, reply, now)
         await uow.inbox.mark_processed(inbox_id, now)
-
-    async def _status_view(
-        self, uow: UnitOfWork, ticket: str, message: InboundMessage
-    ) -> StatusView | None:
-        report = await uow.reports.get(ticket)
-        if report is None or report.id is None:
-            return None
-        contact = await uow.contacts.get(message.channel, message.sender_id)
-        by_reporter = (
-            contact is not None
-            and report.contact_id == contact.id
-            and report.channel == message.channel
-        )
-        events = await uow.reports.timeline(report.id)
-        return StatusView(
-            ticket=report.ticket,
-            status=report.status,
-            category_id=report.category_id,
-            agency_id=report.agency_id,
-            confidential=report.confidential,
-            asked_by_reporter=by_reporter,
-            events=[StatusEvent(e.created_at, e.status, e.note or "") for e in events],
-        )
 
     @staticmethod
     async def _queue(

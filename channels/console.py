@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -51,24 +52,26 @@ class ConsoleChannel:
 
     def parse(self, line: str, now: datetime) -> InboundMessage:
         line = line.strip()
-        common = {
-            "channel": NAME,
-            "external_id": f"{self._session}-{next(self._ids)}",
-            "sender_id": self.chat_id,
-            "chat_id": self.chat_id,
-            "received_at": now,
-            "sender_name": "Warga (terminal)",
-        }
+        base = InboundMessage(
+            channel=NAME,
+            external_id=f"{self._session}-{next(self._ids)}",
+            sender_id=self.chat_id,
+            chat_id=self.chat_id,
+            kind=MessageKind.TEXT,
+            received_at=now,
+            text=line,
+            sender_name="Warga (terminal)",
+        )
         if match := _LOCATION.match(line):
             point = GeoPoint(float(match.group(1)), float(match.group(2)))
-            return InboundMessage(kind=MessageKind.LOCATION, location=point, **common)
+            return replace(base, kind=MessageKind.LOCATION, text="", location=point)
         if match := _PHOTO.match(line):
             path = Path(match.group(1).strip()).expanduser()
             media = MediaRef(NAME, str(path.resolve()), "image/jpeg")
-            return InboundMessage(kind=MessageKind.PHOTO, media=media, **common)
+            return replace(base, kind=MessageKind.PHOTO, text="", media=media)
         if line.startswith("/") and len(line) > 1:
-            return InboundMessage(kind=MessageKind.COMMAND, text=line[1:], **common)
-        return InboundMessage(kind=MessageKind.TEXT, text=line, **common)
+            return replace(base, kind=MessageKind.COMMAND, text=line[1:])
+        return base
 
     async def send(self, chat_id: str, reply: Reply) -> Sent:
         lines = ["", f"bot> {reply.text}"]

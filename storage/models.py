@@ -195,3 +195,16 @@ class Cursor(SQLModel, table=True):
     name: str = Field(primary_key=True)
     value: str
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# Tables added by later features go below their own heading.
+
+# --- WhatsApp channel (issue 4) ---
+
+# --- SMS channel (issue 5) ---
+
+# --- Officer desk and report lifecycle (issue 6) ---
+
+# --- Analytics (issue 7) ---
+
+# --- Scale-out (issue 8) ---

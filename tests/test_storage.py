@@ -110,9 +110,9 @@ def test_migrations_produce_exactly_the_models(database_url: str) -> None:
 def test_current_revision(sqlite_url: str) -> None:
     assert current(sqlite_url) is None
     upgrade(sqlite_url)
-    assert current(sqlite_url) == head() == "0002"
+    assert current(sqlite_url) == head() is not None
     upgrade(sqlite_url)  # idempotent
-    assert current(sqlite_url) == "0002"
+    assert current(sqlite_url) == head()
 
 
 async def test_cursor_is_kept_and_moved(store: Store) -> None:
