@@ -82,6 +82,18 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class StatusNotice:
+    """Marks a reply as a status notification about a ticket, sent without the citizen asking.
+
+    Channels that restrict unsolicited messages (WhatsApp's 24-hour window) send these as an
+    approved template with the ticket and the status label as parameters.
+    """
+
+    ticket: str
+    status: str  # the label the citizen sees, e.g. "Sedang ditindaklanjuti"
+
+
+@dataclass(frozen=True)
 class Reply:
     """Something to say to the citizen. Channels decide how to render choices."""
 
@@ -91,6 +103,7 @@ class Reply:
     remove_keyboard: bool = False
     photos: tuple[str, ...] = ()  # platform refs of photos to show (officer cards)
     location: GeoPoint | None = None
+    notice: StatusNotice | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,11 +118,17 @@ class Reply:
             "location": (
                 {"lat": self.location.lat, "lon": self.location.lon} if self.location else None
             ),
+            "notice": (
+                {"ticket": self.notice.ticket, "status": self.notice.status}
+                if self.notice
+                else None
+            ),
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Reply:
         loc = d.get("location")
+        notice = d.get("notice")
         return cls(
             text=d["text"],
             choices=tuple(
@@ -120,6 +139,7 @@ class Reply:
             remove_keyboard=bool(d.get("remove_keyboard", False)),
             photos=tuple(d.get("photos", [])),
             location=GeoPoint(loc["lat"], loc["lon"]) if loc else None,
+            notice=StatusNotice(notice["ticket"], notice["status"]) if notice else None,
         )
 
 
