@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +79,22 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        # SQLite has one writer at a time. Queueing writers of this process on an asyncio lock
+        # is fairer and much faster than letting them poll SQLite's busy handler.
+        self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Hold this process's SQLite write turn (a no-op on PostgreSQL)."""
+        if self._writer is None:
+            yield
+            return
+        async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
+            await self._writer.acquire()
+        try:
+            yield
+        finally:
+            self._writer.release()
 
     @property
     def dialect(self) -> str:

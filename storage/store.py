@@ -44,7 +44,7 @@ class Store:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.db.session() as session, session.begin():
+        async with self.db.writing(), self.db.session() as session, session.begin():
             yield session
 
     # -- inbox -----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ async with store.unit_of_work() as uow:
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Self
 
@@ -27,6 +28,7 @@ class UnitOfWork:
     """Repositories over one session; commits on normal exit, rolls back on an exception."""
 
     def __init__(self, db: Database) -> None:
+        self._turn: AbstractAsyncContextManager[None] = db.writing()
         self.session: AsyncSession = db.session()
         dialect = db.dialect
         self.contacts = ContactRepository(self.session, dialect)
@@ -36,6 +38,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(self.session, dialect)
 
     async def __aenter__(self) -> Self:
+        await self._turn.__aenter__()
         return self
 
     async def __aexit__(
@@ -50,7 +53,10 @@ class UnitOfWork:
             else:
                 await self.session.rollback()
         finally:
-            await self.session.close()
+            try:
+                await self.session.close()
+            finally:
+                await self._turn.__aexit__(None, None, None)
 
     async def commit(self) -> None:
         """Commit now; later work in the block runs in a new transaction."""
