@@ -37,6 +37,7 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_suggest.py
+	$(BIN)/python bench/bench_stats.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import hmac
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 
+from bot import actions
 from bot.service import Service
+from intake.lifecycle import parse_status
 from storage.models import Report
 
 router = APIRouter(prefix="/api")
@@ -79,6 +84,14 @@ async def get_report(request: Request, ticket: str, _: Authorized) -> dict[str, 
             raise HTTPException(status_code=404, detail=f"no report with ticket {ticket}")
         body = await _report_json(uow, report)
         events = await uow.reports.timeline(report.id)
+        messages = await uow.desk.messages(report.id)
+        desk = await uow.desk.state(report.id)
+        supporters = await uow.desk.supporters(report.id)
+        original = (
+            await uow.reports.get_by_id(desk.duplicate_of)
+            if desk is not None and desk.duplicate_of is not None
+            else None
+        )
     body["timeline"] = [
         {
             "status": e.status,
@@ -88,8 +101,130 @@ async def get_report(request: Request, ticket: str, _: Authorized) -> dict[str, 
         }
         for e in events
     ]
-    body["messages"] = []  # officer replies arrive with the officer desk
+    body["messages"] = [_message_json(m) for m in messages]
+    body["supporters"] = len(supporters)
+    body["rating"] = desk.rating if desk else None
+    body["closed_at"] = desk.closed_at.isoformat() if desk and desk.closed_at else None
+    body["duplicate_of"] = original.ticket if original else None
     return body
+
+
+def _message_json(message: Any) -> dict[str, Any]:
+    """An officer's reply or a citizen's addition (never who the citizen is)."""
+    return {
+        "direction": message.direction,  # "officer" | "citizen"
+        "author": message.author,
+        "author_name": message.author_name,
+        "text": message.text,
+        "photo": message.attachment_id is not None,
+        "at": message.created_at.isoformat(),
+    }
+
+
+# Officer actions, with the same rules and effects as the Telegram desk (bot/actions.py).
+
+_ACTION_STATUS = {"not_found": 404, "refused": 409, "invalid": 422}
+_NAME = r"^[A-Za-z0-9 ._@-]{1,64}$"
+
+
+class StatusChange(BaseModel):
+    status: str | None = Field(default=None, description="verified, in_progress, resolved...")
+    note: str = Field(default="", max_length=2000, description="a reason is required to reject")
+    agency: str | None = Field(default=None, description="reassign to this agency id")
+    duplicate_of: str | None = Field(default=None, description="reject as a duplicate of")
+    actor: str | None = Field(default=None, pattern=_NAME, description="who acts, for the log")
+
+
+class OfficerReply(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    actor: str | None = Field(default=None, pattern=_NAME)
+
+
+def _actor(name: str | None) -> actions.Actor:
+    return actions.Actor(f"api:{name}" if name else actions.ACTOR_API, name or "API")
+
+
+@router.post("/reports/{ticket}/status")
+async def change_report_status(
+    request: Request, ticket: str, body: StatusChange, _: Authorized
+) -> dict[str, Any]:
+    """Move a report (or reassign it, or mark it a duplicate): 409 with the reason if the
+    lifecycle does not allow it; the citizen is notified as from the desk."""
+    service = service_of(request)
+    env = service.desk.env()
+    actor = _actor(body.actor)
+    try:
+        async with service.store.unit_of_work() as uow:
+            report = await actions.find_report(uow, ticket, env)
+            if body.duplicate_of:
+                message = await actions.mark_duplicate(uow, env, report, body.duplicate_of, actor)
+            elif body.status:
+                target = parse_status(body.status)
+                if target is None:
+                    raise actions.ActionError(
+                        "invalid", env.text("refused_unknown_status", value=body.status)
+                    )
+                message = await actions.change_status(
+                    uow, env, report, target.value, actor, body.note
+                )
+            elif body.agency:
+                message = await actions.reassign(uow, env, report, body.agency, actor)
+            else:
+                raise HTTPException(422, detail="give status, agency or duplicate_of")
+            result = await _report_json(uow, report)
+    except actions.ActionError as exc:
+        raise HTTPException(_ACTION_STATUS.get(exc.code, 409), detail=exc.message) from None
+    service.dispatcher.wake()
+    service.desk.wake()
+    return {"report": result, "message": message}
+
+
+@router.post("/reports/{ticket}/replies", status_code=201)
+async def reply_to_reporter(
+    request: Request, ticket: str, body: OfficerReply, _: Authorized
+) -> dict[str, Any]:
+    """Relay a message to the report's citizen on their own channel."""
+    service = service_of(request)
+    env = service.desk.env()
+    try:
+        async with service.store.unit_of_work() as uow:
+            report = await actions.find_report(uow, ticket, env)
+            message = await actions.reply_to_citizen(
+                uow, env, report, body.text, _actor(body.actor)
+            )
+            result = _message_json(message)
+    except actions.ActionError as exc:
+        raise HTTPException(_ACTION_STATUS.get(exc.code, 409), detail=exc.message) from None
+    service.dispatcher.wake()
+    return {"message": result}
+
+
+@router.get("/stats")
+async def report_stats(
+    request: Request,
+    _: Authorized,
+    since: str | None = None,
+    until: str | None = None,
+    by: Literal["channel", "category", "agency", "kelurahan"] | None = None,
+) -> dict[str, Any]:
+    """The figures of `lapor stats` (README, "Analytics"); since/until are dates or times,
+    local time (service.timezone) unless they carry an offset."""
+    from bot.stats import StatsQuery, compute_stats, parse_moment, stats_reader
+
+    service = service_of(request)
+    tz = ZoneInfo(service.settings.service.timezone)
+    try:
+        query = StatsQuery(
+            parse_moment(since, tz, name="since"), parse_moment(until, tz, name="until"), by
+        )
+    except ValueError as exc:
+        where = "since" if str(exc).startswith("since") else "until"
+        raise RequestValidationError(
+            [{"loc": ("query", where), "msg": str(exc), "type": "value_error"}]
+        ) from None
+    return await compute_stats(
+        stats_reader(service.db), service.settings, query, now=service.clock()
+    )
 
 
 async def _report_json(uow: Any, report: Report) -> dict[str, Any]:

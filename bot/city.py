@@ -23,5 +23,6 @@ def build_catalog(settings: Settings) -> Catalog:
         max_photos=settings.flow.max_photos,
         max_description_chars=settings.flow.max_description_chars,
         verify_days=settings.sla.verify_days,
+        officers_chat_id=settings.officers.default_chat_id or None,
         tz=ZoneInfo(settings.service.timezone),
     )

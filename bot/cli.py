@@ -1,4 +1,4 @@
-"""The `lapor` command: serve, chat, migrate, check-config."""
+"""The `lapor` command: serve, chat, migrate, check-config, stats."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
     serve.add_argument("--host", help="override service.host")
     serve.add_argument("--port", type=int, help="override service.port")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (several need PostgreSQL, and Redis for polling; see README)",
+    )
     for name, text in (
         ("chat", "try the bot in this terminal, no platform token needed"),
         ("migrate", "apply database migrations"),
@@ -30,6 +36,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+    stats = commands.add_parser(
+        "stats", help="figures: reports, response times, time limits, topics, channel funnels"
+    )
+    stats.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+    stats.add_argument("--since", help="reports filed from this date or time (local time)")
+    stats.add_argument("--until", help="... up to, not including, this date or time")
+    stats.add_argument("--by", choices=("channel", "category", "agency", "kelurahan"))
+    stats.add_argument("--format", choices=("table", "json", "csv"), default="table")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -53,11 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "set-webhook":
         return asyncio.run(set_telegram_webhook(settings))
+    if args.command == "stats":
+        from bot.stats import stats_command
+
+        logging.getLogger().setLevel(logging.WARNING)
+        return stats_command(settings, args.since, args.until, args.by, args.format)
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         from bot.console import chat
 
         return asyncio.run(chat(settings))
+    config_path = args.sub_config or args.config
+    if args.workers > 1:
+        return serve_workers(settings, config_path, args.workers, host=args.host, port=args.port)
     return serve_forever(settings, host=args.host, port=args.port)
 
 
@@ -111,6 +133,54 @@ def serve_forever(settings: Settings, *, host: str | None, port: int | None) -> 
         proxy_headers=True,
     )
     uvicorn.Server(config).run()
+    return 0
+
+
+def serve_workers(
+    settings: Settings, config_path: str | None, workers: int, *, host: str | None, port: int | None
+) -> int:
+    """Several worker processes on one port (uvicorn's process manager restarts one that dies);
+    each builds its own service from the same configuration (`bot.scaling.worker_app`)."""
+    import os
+
+    import uvicorn
+
+    from bot.service import StartupError, prepare_database
+
+    telegram = settings.channels.telegram
+    if telegram.enabled and telegram.mode == "polling" and not settings.storage.redis_url:
+        print(
+            'cannot start: channels.telegram.mode = "polling" with --workers > 1 needs '
+            "storage.redis_url (only one worker may poll)",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.storage.database_url.startswith("sqlite"):
+        print(
+            "note: several workers on SQLite take turns writing; PostgreSQL scales", file=sys.stderr
+        )
+    if not settings.storage.redis_url:
+        print(
+            "note: without storage.redis_url each worker locks conversations on its own; "
+            "concurrent messages of one chat on two workers are retried, not lost",
+            file=sys.stderr,
+        )
+    try:
+        prepare_database(settings)
+    except StartupError as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
+        return 1
+    if config_path:
+        os.environ["LAPOR_CONFIG"] = os.path.abspath(config_path)  # read again by each worker
+    uvicorn.run(
+        "bot.scaling:worker_app",
+        factory=True,
+        workers=workers,
+        host=host or settings.service.host,
+        port=port if port is not None else settings.service.port,
+        log_level="info",
+        proxy_headers=True,
+    )
     return 0
 
 

@@ -3,7 +3,14 @@
 Each round claims the oldest due row of every conversation (so one slow or failing chat never
 holds up another), sends those rows concurrently, and records the outcome: sent, retry later
 (with back-off, or the platform's own `retry_after`), dead (can never succeed), or the recipient
-is unreachable (blocked the bot): then the contact is marked and the row is dead.
+is unreachable (blocked the bot): then the contact is marked and the row is dead; or held until
+the citizen writes again (WhatsApp's 24-hour window): the row is "waiting" and blocks nothing.
+
+`run()` keeps up to `concurrency` sends going and claims more as soon as a slot frees, so a chat
+that is slow or timing out never delays the others. Several dispatchers (one per worker) may
+share the outbox: the claim takes each row once (FOR UPDATE SKIP LOCKED on PostgreSQL, the write
+lock on SQLite), and a row whose lease ran out (its sender died) goes back to pending. With an
+`InflightTracker` (Redis), rows of a dead worker are handed back within seconds instead.
 """
 
 from __future__ import annotations
@@ -12,8 +19,10 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from bot.pipeline import utcnow
 from channels.base import ChannelSender, SendError, SendFailure
@@ -29,10 +38,21 @@ MAX_DELAY = 300.0
 LEASE_SECONDS = 60
 
 
-def backoff(attempts: int, rng: random.Random | None = None) -> float:
+def backoff(attempts: int, rng: random.Random | None = None, base: float = BASE_DELAY) -> float:
     """Exponential back-off with full jitter, in seconds, for the n-th failed attempt."""
-    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** max(attempts - 1, 0))
+    ceiling = min(MAX_DELAY, base * 2 ** max(attempts - 1, 0))
     return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+class InflightTracker(Protocol):
+    """Records what this worker claims (so others can take it over if the worker dies): a claim
+    is announced by its lease end before it is made, then its rows are counted off."""
+
+    async def claiming(self, lease_until: datetime) -> None: ...
+
+    async def claimed(self, lease_until: datetime, rows: list[OutboxMessage]) -> None: ...
+
+    async def finished(self, row: OutboxMessage) -> None: ...
 
 
 class Dispatcher:
@@ -43,29 +63,82 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime] = utcnow,
         batch: int = 50,
+        concurrency: int = 100,
     ) -> None:
         self.store = store
         self.senders = dict(senders)
         self.clock = clock
         self.batch = batch
+        self.concurrency = concurrency
+        self.base_delay = BASE_DELAY  # back-off of the first retry (doubles per attempt)
+        self.lease_seconds = LEASE_SECONDS
+        self.tracker: InflightTracker | None = None
+        self.rng = random.Random()  # jitter of retries (its own, not the global generator)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def run(self, idle_wait: float = 1.0) -> None:
-        """Send forever; a wake-up (a new reply in the outbox) cuts the idle wait short."""
-        await self.store.release_expired_leases(self.clock())
-        while True:
-            try:
-                sent = await self.round()
-            except Exception:
-                log.exception("outbox round failed")
-                sent = 0
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=idle_wait)
+    async def run(self, idle_wait: float = 1.0, shutdown_grace: float = 5.0) -> None:
+        """Send forever; a wake-up (a new reply in the outbox, a send finished) cuts the idle
+        wait short. On cancellation, sends under way get `shutdown_grace` seconds to finish."""
+        sending: set[asyncio.Task[None]] = set()
+        next_release = 0.0
+
+        def finished(task: asyncio.Task[None]) -> None:
+            sending.discard(task)
+            self._wake.set()  # a slot is free, and the chat's next row may be due
+
+        try:
+            while True:
                 self._wake.clear()
+                if time.monotonic() >= next_release:
+                    next_release = time.monotonic() + self.lease_seconds / 4
+                    try:
+                        await self.store.release_expired_leases(self.clock())
+                    except Exception:
+                        log.exception("releasing expired outbox leases failed")
+                free = self.concurrency - len(sending)
+                rows: list[OutboxMessage] = []
+                if free > 0:
+                    try:
+                        rows = await self._claim(min(self.batch, free))
+                    except Exception:
+                        log.exception("outbox claim failed")
+                    task = asyncio.current_task()  # a client library may have swallowed a
+                    if task is not None and task.cancelling():  # cancellation (redis-py#2028)
+                        for row in rows:
+                            sending.add(asyncio.create_task(self._deliver(row)))
+                        raise asyncio.CancelledError
+                for row in rows:
+                    task = asyncio.create_task(self._deliver(row))
+                    sending.add(task)
+                    task.add_done_callback(finished)
+                if not rows:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=idle_wait)
+        finally:
+            if sending:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait(set(sending), timeout=shutdown_grace)
+                for task in list(sending):
+                    task.cancel()
+
+    async def _claim(self, limit: int) -> list[OutboxMessage]:
+        now = self.clock()
+        if self.tracker is None:
+            return await self.store.claim_outbox(now, self.lease_seconds, limit)
+        lease_until = now + timedelta(seconds=self.lease_seconds)  # as the claim computes it
+        try:
+            await self.tracker.claiming(lease_until)
+        except Exception as exc:  # tracking only speeds up recovery; leases still expire
+            log.warning("could not record an outbox claim: %s", exc)
+        rows = await self.store.claim_outbox(now, self.lease_seconds, limit)
+        try:
+            await self.tracker.claimed(lease_until, rows)
+        except Exception as exc:
+            log.warning("could not record an outbox claim: %s", exc)
+        return rows
 
     async def drain(self, max_rounds: int = 100) -> int:
         """Send everything that is due now (used by the console and by tests)."""
@@ -78,12 +151,22 @@ class Dispatcher:
         return total
 
     async def round(self) -> int:
-        rows = await self.store.claim_outbox(self.clock(), LEASE_SECONDS, self.batch)
+        rows = await self._claim(self.batch)
         if rows:
             await asyncio.gather(*(self._deliver(row) for row in rows))
         return len(rows)
 
     async def _deliver(self, row: OutboxMessage) -> None:
+        try:
+            await self._deliver_row(row)
+        finally:
+            if self.tracker is not None:
+                try:
+                    await self.tracker.finished(row)
+                except Exception as exc:
+                    log.warning("could not record a finished outbox row: %s", exc)
+
+    async def _deliver_row(self, row: OutboxMessage) -> None:
         assert row.id is not None
         sender = self.senders.get(row.channel)
         if sender is None:
@@ -95,7 +178,11 @@ class Dispatcher:
             await self.store.outbox_dead(row.id, f"unreadable payload: {exc}")
             return
         try:
-            sent = await sender.send(row.chat_id, reply)
+            # Never outlive the lease: past it, another dispatcher may take the row.
+            async with asyncio.timeout(self.lease_seconds / 2):
+                sent = await sender.send(row.chat_id, reply)
+        except TimeoutError:
+            await self._failed(row, SendError(SendFailure.RETRY, "send timed out"))
         except SendError as exc:
             await self._failed(row, exc)
         except Exception as exc:  # a sender bug: retry, never lose the reply silently
@@ -111,13 +198,22 @@ class Dispatcher:
             log.info("%s chat unreachable: %s", row.channel, error.reason)
             await self.store.outbox_dead(row.id, error.reason)
             await self._mark_unreachable(row.channel, row.chat_id)
+        elif error.failure is SendFailure.WAIT:
+            log.info("%s reply held until the citizen writes: %s", row.channel, error.reason)
+            await self.store.outbox_wait(row.id, error.reason)
         elif error.failure is SendFailure.DEAD or attempts >= MAX_ATTEMPTS:
             log.warning("%s send gave up: %s", row.channel, error.reason)
             await self.store.outbox_dead(row.id, error.reason)
         else:
-            delay = error.retry_after if error.retry_after is not None else backoff(attempts)
+            delay = (
+                error.retry_after
+                if error.retry_after is not None
+                else backoff(attempts, self.rng, base=self.base_delay)
+            )
             due = self.clock() + timedelta(seconds=delay)
             await self.store.outbox_retry(row.id, due, error.reason)
+            # Look again when it is due, rather than at the next idle tick.
+            asyncio.get_running_loop().call_later(delay + 0.01, self._wake.set)
 
     async def _mark_unreachable(self, channel: str, chat_id: str) -> None:
         async with self.store.unit_of_work() as uow:

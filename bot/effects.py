@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot import actions
 from intake import flow
 from intake.catalog import Catalog
 from intake.status import StatusEvent, StatusView, render_status
@@ -70,6 +71,7 @@ async def file_report(
         now=ctx.now,
     )
     log.info("report %s filed via %s", report.ticket, ctx.message.channel)
+    await actions.report_filed(ctx.uow, actions.effect_env(ctx), report)  # the officers' card
     return flow.report_filed(state, report.ticket, agency_id or "", ctx.flow)
 
 
@@ -113,4 +115,10 @@ HANDLERS: dict[type, Handler] = {
     flow.FileReport: file_report,
     flow.CheckStatus: check_status,
     flow.ConversationEnded: conversation_ended,
+    # duplicates and following up a filed report (officer desk, issue 6)
+    flow.FindDuplicates: actions.look_for_duplicates,
+    flow.RateReport: actions.rate_report,
+    flow.ReopenReport: actions.reopen_report,
+    flow.AddInfo: actions.add_info,
+    flow.SupportReport: actions.support_report,
 }

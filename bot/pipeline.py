@@ -4,16 +4,24 @@
 the channel's external id) and processes it before the route answers. Processing is the pure
 flow step plus one transaction; replies go to the outbox, never straight to a platform.
 A message that fails to process stays in the inbox and is retried by `resume()`.
+
+Where conversation state lives, how a conversation is locked, the fast duplicate check and the
+per-sender rate limit are pluggable (`bot/scaling.py` provides Redis versions for several
+workers); the defaults are the SQL conversation table, an in-process lock, and none. Whatever
+is plugged in, the inbox's unique constraint decides what is a duplicate, and a message is
+processed only while its inbox row is unprocessed, checked under the conversation lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from bot.effects import EffectContext, apply_effects
 from bot.locks import KeyedLocks
@@ -27,6 +35,7 @@ from intake.types import (
     message_to_dict,
 )
 from storage import ConcurrentUpdate, Store, UnitOfWork
+from storage.recovery import find_inbox, processed_inbox
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,74 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class ConversationStore(Protocol):
+    """Where conversation state lives. `load` gives the state and an opaque version that `save`
+    checks (compare-and-set: ConcurrentUpdate if someone saved in between)."""
+
+    async def load(self, uow: UnitOfWork, key: str) -> tuple[dict[str, Any] | None, Any]: ...
+
+    async def save(
+        self,
+        uow: UnitOfWork,
+        key: str,
+        channel: str,
+        chat_id: str,
+        state: dict[str, Any],
+        version: Any,
+        expires_at: datetime,
+        *,
+        now: datetime,
+        inbox_id: int,
+    ) -> None: ...
+
+
+class SqlConversations:
+    """The default: the `conversations` table, in the message's own transaction."""
+
+    async def load(self, uow: UnitOfWork, key: str) -> tuple[dict[str, Any] | None, Any]:
+        loaded = await uow.conversations.load(key)
+        return (loaded[0], loaded[1]) if loaded is not None else (None, None)
+
+    async def save(
+        self,
+        uow: UnitOfWork,
+        key: str,
+        channel: str,
+        chat_id: str,
+        state: dict[str, Any],
+        version: Any,
+        expires_at: datetime,
+        *,
+        now: datetime,
+        inbox_id: int,
+    ) -> None:
+        await uow.conversations.save(key, channel, chat_id, state, version, expires_at, now=now)
+
+
+class ConversationLocks(Protocol):
+    def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
+
+
+class Dedupe(Protocol):
+    """A fast duplicate check in front of the inbox: 0 unknown, 1 stored, 2 processed."""
+
+    async def stage(self, channel: str, external_id: str) -> int: ...
+
+    async def mark(self, channel: str, external_id: str, stage: int) -> None: ...
+
+
+class RateLimit(Protocol):
+    limit: int
+    window: float
+
+    async def hit(self, channel: str, sender: str) -> int:
+        """Count a message; how many the sender sent in the current window, this one included."""
+        ...
+
+
+STORED, PROCESSED = 1, 2
+
+
 @dataclass(frozen=True)
 class Accepted:
     inbox_id: int | None  # None: a duplicate of something already accepted
@@ -64,27 +141,115 @@ class Pipeline:
         capabilities: Mapping[str, ChannelCapabilities],
         *,
         clock: Callable[[], datetime] = utcnow,
-        locks: KeyedLocks | None = None,
+        locks: ConversationLocks | None = None,
         on_outbox: Callable[[], None] = lambda: None,
+        conversations: ConversationStore | None = None,
+        dedupe: Dedupe | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
         self.capabilities = dict(capabilities)
         self.clock = clock
-        self.locks = locks or KeyedLocks()
+        self.locks: ConversationLocks = locks or KeyedLocks()
         self.on_outbox = on_outbox  # wakes the dispatcher
+        self.conversations: ConversationStore = conversations or SqlConversations()
+        self.dedupe = dedupe
+        self.rate_limit = rate_limit
         self.observers: list[Observer] = []
 
     async def accept(self, message: InboundMessage, raw: Any = None) -> Accepted:
         """Store one inbound message, then process it. Safe to call twice with the same id."""
+        if await self._stage(message) == PROCESSED:
+            return Accepted(None, False)  # the fast path: no database round trip
         payload = {"message": message_to_dict(message), "raw": raw}
         inbox_id = await self.store.accept_inbound(
             message.channel, message.external_id, payload, self.clock()
         )
         if inbox_id is None:
+            await self._redelivered(message)
             return Accepted(None, False)
+        await self._mark(message, STORED)
+        if not await self._within_rate_limit(inbox_id, message):
+            return Accepted(inbox_id, False)
         processed = await self._process_safely(inbox_id, message)
         return Accepted(inbox_id, processed)
+
+    async def _redelivered(self, message: InboundMessage) -> None:
+        """A duplicate. If the first copy was stored but never processed (its worker died before
+        answering, so the platform sent it again), process the stored copy now."""
+        async with self.store.unit_of_work() as uow:
+            entry = await find_inbox(uow.session, message.channel, message.external_id)
+            row = None
+            if entry is not None and not entry.processed:
+                row = await uow.inbox.get(entry.id)
+        if entry is not None and entry.processed:
+            await self._mark(message, PROCESSED)
+        if row is None or row.id is None or row.attempts >= MAX_PROCESS_ATTEMPTS:
+            return
+        try:
+            stored = message_from_dict(row.payload["message"])
+        except (KeyError, TypeError, ValueError):
+            return  # resume() marks it unreadable
+        await self._process_safely(row.id, stored)
+
+    async def _stage(self, message: InboundMessage) -> int:
+        if self.dedupe is None:
+            return 0
+        try:
+            return await self.dedupe.stage(message.channel, message.external_id)
+        except Exception as exc:  # the fast path is optional: the database decides
+            log.warning("dedupe fast path unavailable: %s", exc)
+            return 0
+
+    async def _mark(self, message: InboundMessage, stage: int) -> None:
+        if self.dedupe is not None:
+            try:
+                await self.dedupe.mark(message.channel, message.external_id, stage)
+            except Exception as exc:
+                log.warning("dedupe fast path unavailable: %s", exc)
+
+    async def _within_rate_limit(self, inbox_id: int, message: InboundMessage) -> bool:
+        """False for a message over the sender's rate limit: it stays stored in the inbox (it
+        was acknowledged) but is marked handled without being processed. The first one over the
+        limit in a window gets one polite notice; the rest only a log line."""
+        limiter = self.rate_limit
+        if limiter is None:
+            return True
+        try:
+            count = await limiter.hit(message.channel, message.sender_id)
+        except Exception as exc:
+            log.warning("rate limit unavailable, message processed: %s", exc)
+            return True
+        if count <= limiter.limit:
+            return True
+        sender = hashlib.sha256(message.sender_id.encode()).hexdigest()[:10]
+        log.warning(
+            "rate limit: %s sender %s sent %d messages within %gs; inbox row %s not processed",
+            message.channel,
+            sender,
+            count,
+            limiter.window,
+            inbox_id,
+        )
+        notify = count == limiter.limit + 1
+        key = message.conversation_key
+        now = self.clock()
+        async with self.locks.hold(key), self.store.unit_of_work() as uow:
+            if notify:
+                loaded, _ = await self.conversations.load(uow, key)
+                lang = (
+                    flow.ConversationState.from_dict(loaded).lang
+                    if loaded is not None
+                    else self.catalog.default_language
+                )
+                notice = Reply(self.catalog.texts.get("rate_limited", lang))
+                await self._queue(uow, key, message.channel, message.chat_id, notice, now)
+            await uow.inbox.mark_processed(inbox_id, now, "rate limited: not processed")
+        await self._mark(message, PROCESSED)
+        if notify:
+            self.on_outbox()
+        return False
 
     async def resume(self) -> int:
         """Process inbox rows that were stored but not processed (after a crash or an error)."""
@@ -124,14 +289,16 @@ class Pipeline:
                     if attempt == 2:
                         raise
                     await asyncio.sleep(0.01 * (attempt + 1))
+        await self._mark(message, PROCESSED)
         self.on_outbox()
 
     async def _step(self, uow: UnitOfWork, inbox_id: int, message: InboundMessage) -> None:
+        if (await processed_inbox(uow.session, [inbox_id])).get(inbox_id):
+            return  # another worker (a redelivery, a resume sweep) processed it meanwhile
         now = self.clock()
         key = message.conversation_key
-        loaded = await uow.conversations.load(key)
-        before = flow.ConversationState.from_dict(loaded[0]) if loaded else None
-        version = loaded[1] if loaded else None
+        loaded, version = await self.conversations.load(uow, key)
+        before = flow.ConversationState.from_dict(loaded) if loaded is not None else None
         contact = await uow.contacts.upsert(
             message.channel,
             message.sender_id,
@@ -140,6 +307,8 @@ class Pipeline:
             phone=message.phone,
             inbound_at=now,
         )
+        # Replies held until the citizen wrote again (WhatsApp's 24-hour window) go out now.
+        await uow.outbox.release_waiting(key, now)
         ctx = flow.FlowContext(now, self.catalog, self._capabilities(message.channel))
         outcome = flow.step(before, message, ctx)
         state, replies = await apply_effects(
@@ -147,7 +316,8 @@ class Pipeline:
         )
         for observer in self.observers:
             await observer(uow, before, state, outcome, message)
-        await uow.conversations.save(
+        await self.conversations.save(
+            uow,
             key,
             message.channel,
             message.chat_id,
@@ -155,6 +325,7 @@ class Pipeline:
             version,
             now + self.catalog.conversation_timeout,
             now=now,
+            inbox_id=inbox_id,
         )
         for reply in replies:
             await self._queue(uow, key, message.channel, message.chat_id, reply, now)

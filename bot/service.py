@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from bot.city import build_catalog
+from bot.desk import Desk
 from bot.dispatcher import Dispatcher
 from bot.media import MediaFetcher
 from bot.pipeline import Pipeline, utcnow
+from bot.scaling import Scaling
 from bot.settings import Settings
+from bot.sla import SlaWorker
+from bot.stats import FunnelRecorder
 from channels.base import ChannelSender
 from channels.secrets import register_secret
 from intake.catalog import Catalog
@@ -65,18 +69,32 @@ class Service:
         self.store = Store(self.db)
         self.senders: dict[str, ChannelSender] = dict(senders or {})
         self.dispatcher = Dispatcher(self.store, self.senders, clock=clock)
+        # Shared state for several workers when storage.redis_url is set (bot/scaling.py).
+        self.scaling = Scaling(settings)
+        self.dispatcher.tracker = self.scaling.tracker()
+        # The officer desk (Telegram groups, report cards) and the time limits (issue 6).
+        self.desk = Desk(self)
+        self.sla = SlaWorker(self)
         self.pipeline = Pipeline(
             self.store,
             self.catalog,
             {name: sender.capabilities for name, sender in self.senders.items()},
             clock=clock,
-            on_outbox=self.dispatcher.wake,
+            on_outbox=self.scaling.outbox_notifier(self._outbox_changed),
+            **self.scaling.pipeline_options(),
         )
+        # Analytics (issue 7): the conversation funnel and topic words of filed reports.
+        self.pipeline.observers.append(FunnelRecorder.for_catalog(self.catalog))
         self.media = MediaFetcher(
             self.store, self.senders, MediaStore(Path(settings.storage.media_dir)), clock=clock
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._spawned: set[asyncio.Task[Any]] = set()
+
+    def _outbox_changed(self) -> None:
+        """Replies were queued (and report cards may be due): wake the senders."""
+        self.dispatcher.wake()
+        self.desk.wake()
 
     def add_sender(self, sender: ChannelSender) -> None:
         self.senders[sender.name] = sender
@@ -86,9 +104,12 @@ class Service:
     async def start(self, *, workers: bool = True) -> None:
         await self.pipeline.resume()
         if workers:
+            self.scaling.start(self)
             self.run_worker(self.dispatcher.run(), "outbox")
             self.run_worker(self._resume_loop(), "inbox-resume")
             self.run_worker(self.media.run(), "media")
+            self.run_worker(self.desk.run(), "desk-cards")
+            self.run_worker(self.scaling.exclusive("sla", self.sla.run), "sla")
 
     def run_worker(self, loop: Coroutine[Any, Any, None], name: str) -> None:
         """Run a background loop until `stop()`."""
@@ -117,4 +138,5 @@ class Service:
         self._tasks.clear()
         for sender in self.senders.values():
             await sender.aclose()
+        await self.scaling.close()
         await self.db.dispose()

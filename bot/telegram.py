@@ -24,7 +24,7 @@ async def handle_update(service: Service, data: Any) -> str:
     started in the background so it never delays the acknowledgement.
     """
     events = parse_update(data, now=service.clock())
-    if events.callback_query_id:
+    if events.callback_query_id and events.group_callback is None:  # the desk answers its own
         service.spawn(_answer_callback(service, events.callback_query_id))
     for message in events.messages:
         await service.pipeline.accept(message, raw=data)
@@ -40,7 +40,7 @@ async def handle_update(service: Service, data: Any) -> str:
         )
         return "blocked" if change.blocked else "unblocked"
     if events.group_message is not None or events.group_callback is not None:
-        return "group"  # the officer desk handles groups
+        return await service.desk.handle(events)  # officers' groups: bot/desk.py
     if events.messages:
         return "message"
     log.info("telegram update ignored: %s", events.ignored)

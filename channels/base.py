@@ -2,8 +2,8 @@
 
 Inbound: a route verifies the request and calls the adapter's parser, which turns one platform
 payload into `InboundMessage`s and `DeliveryStatus`es. Outbound: the outbox dispatcher calls
-`send()` for one stored `Reply` and learns from `SendError` whether to retry, give up, or mark the
-recipient unreachable.
+`send()` for one stored `Reply` and learns from `SendError` whether to retry, give up, mark the
+recipient unreachable, or hold the reply until the recipient writes again.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ class SendFailure(StrEnum):
     RETRY = "retry"  # temporary: network, 5xx, throttling; try again later
     DEAD = "dead"  # this message can never be sent (bad request); give up on it
     UNREACHABLE = "unreachable"  # the recipient blocked us or does not exist: stop sending
+    # The platform accepts this message only after the recipient writes again (WhatsApp's
+    # 24-hour window): hold it, and send it when they do.
+    WAIT = "wait"
 
 
 class SendError(Exception):

@@ -28,6 +28,7 @@ class Catalog:
     max_description_chars: int = 2000
     verify_days: int = 3
     tz: tzinfo = UTC
+    officers_chat_id: str | None = None  # officers' group for agencies without their own
     _by_id: Mapping[str, Category] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -63,6 +64,11 @@ class Catalog:
         if category is None:
             return category_id or "-"
         return category.name_en if lang == "en" and category.name_en else category.name
+
+    def officers_chat(self, agency_id: str | None) -> str | None:
+        """The Telegram group that gets the agency's reports (its own, else the default)."""
+        agency = self.agencies.get(agency_id) if agency_id else None
+        return (agency.telegram_chat_id if agency else None) or self.officers_chat_id
 
     def agency_name(self, agency_id: str | None) -> str:
         agency = self.agencies.get(agency_id) if agency_id else None

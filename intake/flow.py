@@ -11,6 +11,7 @@ simply clears that slot and the same rule brings the citizen back to the summary
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,7 +21,9 @@ from typing import Any
 from intake.catalog import Catalog
 from intake.choices import match_choice
 from intake.commands import Command, ParsedCommand, parse_command
+from intake.normalize import normalize
 from intake.places import PlaceSearch
+from intake.tickets import parse_ticket
 from intake.types import (
     ChannelCapabilities,
     Choice,
@@ -48,6 +51,8 @@ class Step(StrEnum):
     PRIVACY = "privacy"
     CONFIRM = "confirm"
     EDIT = "edit"
+    DUPLICATE = "duplicate"  # a similar open report exists: support it or file anyway?
+    ADD_INFO = "add_info"  # adding text or photos to a filed report (`adding_to`)
 
 
 PAGE_SIZE = 8  # choices per page: fits a WhatsApp list (10 rows) with "more" to spare
@@ -73,10 +78,15 @@ class ConversationState:
     started_at: datetime | None = None
     updated_at: datetime | None = None
     last_ticket: str | None = None
+    adding_to: str | None = None  # ADD_INFO: the ticket that receives what the citizen sends
+    duplicate_of: str | None = None  # DUPLICATE: the open report offered for support
+    duplicate_note: str = ""  # DUPLICATE: how that report was described to the citizen
+    duplicates_checked: bool = False  # the draft was compared with open reports
 
     @property
     def in_report(self) -> bool:
-        return self.step is not Step.IDLE
+        """A report is being written (adding to a filed one is not writing a report)."""
+        return self.step not in (Step.IDLE, Step.ADD_INFO)
 
     def to_dict(self) -> dict[str, Any]:
         d = self.draft
@@ -107,6 +117,10 @@ class ConversationState:
             "started_at": _time_to_str(self.started_at),
             "updated_at": _time_to_str(self.updated_at),
             "last_ticket": self.last_ticket,
+            "adding_to": self.adding_to,
+            "duplicate_of": self.duplicate_of,
+            "duplicate_note": self.duplicate_note,
+            "duplicates_checked": self.duplicates_checked,
         }
 
     @classmethod
@@ -144,6 +158,13 @@ class ConversationState:
             started_at=_time_from_str(data.get("started_at")),
             updated_at=_time_from_str(data.get("updated_at")),
             last_ticket=data.get("last_ticket"),
+            adding_to=data.get("adding_to"),
+            duplicate_of=data.get("duplicate_of"),
+            duplicate_note=data.get("duplicate_note", ""),
+            # (a state saved before this field existed, at the summary, was past the check)
+            duplicates_checked=bool(
+                data.get("duplicates_checked", step in (Step.CONFIRM, Step.EDIT))
+            ),
         )
 
 
@@ -175,7 +196,58 @@ class ConversationEnded:
     reason: str
 
 
-Effect = FileReport | CheckStatus | ConversationEnded
+@dataclass(frozen=True)
+class FindDuplicates:
+    """The draft is complete (the summary is on its way): if a similar report is open, the
+    handler offers it for support with `duplicate_found`; otherwise nothing happens."""
+
+    draft: ReportDraft
+
+
+@dataclass(frozen=True)
+class RateReport:
+    """The citizen rates a resolved report 1-5 (`ticket` None: their latest one awaiting it)."""
+
+    ticket: str | None
+    score: int
+
+
+@dataclass(frozen=True)
+class ReopenReport:
+    """The citizen says a resolved report is not fixed ("belum beres")."""
+
+    ticket: str | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AddInfo:
+    """Text or a photo for an open report. Neither: the citizen wants to start adding, so check
+    the ticket and answer with `add_info_ready` (or say why not)."""
+
+    ticket: str
+    text: str = ""
+    photo: MediaRef | None = None
+    acknowledge: bool = True  # False for the rest of an album: one answer is enough
+
+
+@dataclass(frozen=True)
+class SupportReport:
+    """The citizen supports an open report instead of filing a duplicate of it."""
+
+    ticket: str
+
+
+Effect = (
+    FileReport
+    | FindDuplicates
+    | CheckStatus
+    | ConversationEnded
+    | RateReport
+    | ReopenReport
+    | AddInfo
+    | SupportReport
+)
 
 
 @dataclass(frozen=True)
@@ -195,6 +267,8 @@ def step(state: ConversationState | None, message: InboundMessage, ctx: FlowCont
     effects: list[Effect] = []
     if state is None:
         state = new_state(ctx.catalog, ctx.now)
+    elif state.step is Step.ADD_INFO and _expired(state, ctx):
+        state = _reset(state)  # nothing was abandoned: what was sent is with the officers
     elif state.in_report and _expired(state, ctx):
         effects.append(ConversationEnded(state.step.value, "expired"))
         state = _reset(state)
@@ -202,11 +276,15 @@ def step(state: ConversationState | None, message: InboundMessage, ctx: FlowCont
     state = replace(state, updated_at=ctx.now)
 
     command = parse_command(message, ctx.catalog.ticket_prefix)
-    if command is not None:
+    followup = _followup_choice(state, message, ctx)
+    if followup is not None:
+        outcome = followup
+    elif command is not None:
         outcome = _on_command(state, command, ctx)
     else:
         outcome = _on_message(state, message, ctx)
-    return Outcome(outcome.state, replies + outcome.replies, effects + outcome.effects)
+    replies = _in_language(replies + outcome.replies, outcome.state.lang)
+    return Outcome(outcome.state, replies, effects + outcome.effects)
 
 
 def report_filed(
@@ -214,14 +292,15 @@ def report_filed(
 ) -> Outcome:
     """What to tell the citizen once the pipeline has stored the report under `ticket`."""
     state = replace(state, last_ticket=ticket)
-    text = ctx.catalog.texts.get(
+    text = _t(
+        ctx,
+        state,
         "filed",
-        state.lang,
         ticket=ticket,
         verify_days=ctx.catalog.verify_days,
         agency=ctx.catalog.agency_name(agency_id),
     )
-    return Outcome(state, [Reply(text, remove_keyboard=True)])
+    return Outcome(state, [Reply(text, remove_keyboard=True, lang=state.lang)])
 
 
 # Commands
@@ -230,6 +309,8 @@ def report_filed(
 def _on_command(state: ConversationState, command: ParsedCommand, ctx: FlowContext) -> Outcome:
     match command.command:
         case Command.CANCEL:
+            if state.step is Step.ADD_INFO:
+                return _add_info_done(state, ctx)
             if not state.in_report:
                 return Outcome(state, [_say(ctx, state, "nothing_to_cancel")])
             ended = ConversationEnded(state.step.value, "cancelled")
@@ -276,7 +357,7 @@ def _on_message(state: ConversationState, message: InboundMessage, ctx: FlowCont
         return Outcome(state, [reply, *_current_question(state, ctx)])
     if message.kind is MessageKind.VOICE:
         # Many people report by voice note; officers need text, so ask for a typed summary.
-        if not state.in_report:
+        if not state.in_report and state.step is not Step.ADD_INFO:
             started = _start_report(_reset(state), ctx)
             if started.state.step is Step.CONSENT:
                 return started
@@ -291,6 +372,9 @@ def _on_message(state: ConversationState, message: InboundMessage, ctx: FlowCont
 
 
 def _on_idle(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
+    followup = _followup_text(state, message, ctx)
+    if followup is not None:
+        return followup
     if message.kind is MessageKind.TEXT and _looks_like_complaint(message.text):
         state = replace(_reset(state), draft=ReportDraft(description=message.text.strip()))
         return _start_report(state, ctx)
@@ -300,7 +384,9 @@ def _on_idle(state: ConversationState, message: InboundMessage, ctx: FlowContext
         # A first contact that is a greeting ("halo"): introduce ourselves.
         return _start_report(_reset(state), ctx)
     new_report = Choice("cmd:report", _t(ctx, state, "new_report"))
-    return Outcome(state, [_say(ctx, state, "idle", choices=(new_report,))])
+    # Without buttons the text says "type LAPOR"; a numbered "1" would read as a rating.
+    choices = (new_report,) if ctx.capabilities.buttons else ()
+    return Outcome(state, [_say(ctx, state, "idle", choices=choices)])
 
 
 def _absorb(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
@@ -327,6 +413,8 @@ def _on_consent(state: ConversationState, message: InboundMessage, ctx: FlowCont
         if message.kind is MessageKind.TEXT and _looks_like_complaint(message.text):
             state = replace(state, draft=replace(state.draft, description=message.text.strip()))
         return Outcome(state, [_greeting(state, ctx)])
+    if choice.value.startswith("lang:"):  # typed "3" where there are no buttons: not consent
+        return _on_command(state, ParsedCommand(Command.LANGUAGE, choice.value[5:]), ctx)
     if choice.value == "disagree":
         state = replace(_reset(state), consented=False)
         return Outcome(state, [_say(ctx, state, "consent_declined", remove_keyboard=True)])
@@ -556,6 +644,250 @@ def _on_edit(state: ConversationState, message: InboundMessage, ctx: FlowContext
     return _advance(state, ctx)
 
 
+# Following up a filed report: rating, reopening, adding information, duplicates.
+#
+# Buttons on status notices and on the duplicate offer carry the ticket, so they work in any
+# state; typed answers ("5", "belum beres", "tambah MDN-00012") are understood when idle. The
+# pipeline's handlers (bot/effects.py) check tickets against storage and answer through
+# `followup_reply`, `add_info_ready`, `add_info_refused` and `duplicate_found`.
+
+RATE_PREFIX = "rate:"  # "rate:MDN-00012:5"
+REOPEN_PREFIX = "reopen:"  # "reopen:MDN-00012"
+ADD_PREFIX = "add:"  # "add:MDN-00012"
+SUPPORT_PREFIX = "support:"  # "support:MDN-00012"
+FILE_ANYWAY = "file_anyway"
+
+_RATING = re.compile(
+    r"(?:nilai|nilainya|rating|skor|score|bintang)?\s*:?\s*([1-5])\s*(?:/\s*5|dari\s+5)?"
+    r"\s*(?:bintang|stars?)?\s*[.!]*",
+    re.IGNORECASE,
+)
+_NOT_FIXED = re.compile(
+    r"(?:masih\s+)?(?:belum|blm|belom|tidak|tdk|gak|ga|nggak|not)\s+"
+    r"(?:beres|selesai|fixed|diperbaiki|tuntas)\b[\s,.:;!-]*(.*)",
+    re.IGNORECASE | re.DOTALL,
+)
+_ADD = re.compile(
+    r"/?(?:tambah(?:kan)?|add)(\s+(?:info|informasi|foto|keterangan|data|photos?|details?))?"
+    r"(?:\s+(.*))?",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def rating_choices(ticket: str, lang: str, catalog: Catalog) -> tuple[Choice, ...]:
+    """The answers to "how was it?" after a report is resolved: 1-5 and "not fixed"."""
+    scores = tuple(Choice(f"{RATE_PREFIX}{ticket}:{n}", str(n)) for n in range(1, 6))
+    return (*scores, Choice(f"{REOPEN_PREFIX}{ticket}", catalog.texts.get("not_fixed", lang)))
+
+
+def followup_reply(state: ConversationState, ctx: FlowContext, key: str, **values: object) -> Reply:
+    """A reply from the follow-up handlers, in the citizen's language and channel variant."""
+    return Reply(_t(ctx, state, key, **values), lang=state.lang)
+
+
+def add_info_ready(state: ConversationState, ticket: str, ctx: FlowContext) -> Outcome:
+    """The ticket is open to additions: ask for them."""
+    state = replace(
+        state, step=Step.ADD_INFO, adding_to=ticket, last_album=None, started_at=ctx.now
+    )
+    return Outcome(state, [replace(_add_info_prompt(state, ctx), lang=state.lang)])
+
+
+def add_info_refused(state: ConversationState, ticket: str, key: str, ctx: FlowContext) -> Outcome:
+    """The ticket cannot take additions (`key` says why); leave the adding step."""
+    if state.step is Step.ADD_INFO:
+        state = _reset(state)
+    return Outcome(state, [followup_reply(state, ctx, key, ticket=ticket)])
+
+
+def duplicate_found(
+    state: ConversationState,
+    ctx: FlowContext,
+    *,
+    ticket: str,
+    category_id: str | None,
+    kelurahan: str | None,
+    status: str,
+    description: str,
+) -> Outcome:
+    """A similar open report exists: offer to support it, or to send the draft anyway (the
+    summary's buttons keep working: "send" files it, "edit" and "cancel" as usual)."""
+    note = _t(
+        ctx,
+        state,
+        "duplicate_summary",
+        ticket=ticket,
+        category=ctx.catalog.category_name(category_id, state.lang),
+        kelurahan=kelurahan or "-",
+        status=status,
+        description=_shorten(description, 160),
+    )
+    state = replace(
+        state,
+        step=Step.DUPLICATE,
+        duplicates_checked=True,
+        duplicate_of=ticket,
+        duplicate_note=note,
+    )
+    return Outcome(state, [replace(_duplicate_offer(state, ctx), lang=state.lang)])
+
+
+def _followup_choice(
+    state: ConversationState, message: InboundMessage, ctx: FlowContext
+) -> Outcome | None:
+    """Buttons that follow up a filed report, pressed in any state."""
+    if message.kind is not MessageKind.CHOICE or not message.choice:
+        return None
+    value = message.choice
+    if value.startswith(RATE_PREFIX):
+        ticket, _, score = value.removeprefix(RATE_PREFIX).rpartition(":")
+        if ticket and score in ("1", "2", "3", "4", "5"):
+            return Outcome(state, effects=[RateReport(ticket, int(score))])
+        return _stale(state, ctx)
+    if value.startswith(REOPEN_PREFIX):
+        return Outcome(state, effects=[ReopenReport(value.removeprefix(REOPEN_PREFIX))])
+    if value.startswith(ADD_PREFIX):
+        if state.in_report:
+            return _stale(state, ctx)  # finish (or cancel) the report being written first
+        return Outcome(state, effects=[AddInfo(value.removeprefix(ADD_PREFIX))])
+    if value.startswith(SUPPORT_PREFIX) or value == FILE_ANYWAY:
+        return None if state.step is Step.DUPLICATE else _stale(state, ctx)
+    return None
+
+
+def _followup_text(
+    state: ConversationState, message: InboundMessage, ctx: FlowContext
+) -> Outcome | None:
+    """Typed follow-ups, understood when no report is being written."""
+    if message.kind not in (MessageKind.TEXT, MessageKind.COMMAND):
+        return None
+    text = message.text.strip()
+    rating = _RATING.fullmatch(text)
+    if rating:
+        return Outcome(state, effects=[RateReport(None, int(rating.group(1)))])
+    not_fixed = _NOT_FIXED.fullmatch(text)
+    if not_fixed:
+        return Outcome(state, effects=[ReopenReport(None, not_fixed.group(1).strip())])
+    add = _ADD.fullmatch(text)
+    if add is None:
+        return None
+    keyword, rest = add.group(1), (add.group(2) or "").strip()
+    ticket, info = _split_ticket(rest, ctx.catalog.ticket_prefix)
+    if rest and ticket is None and not keyword:
+        return None  # "tambah parah jalannya": a sentence, not the command
+    ticket = ticket or state.last_ticket
+    if ticket is None:
+        example = f"{ctx.catalog.ticket_prefix}-00012"
+        return Outcome(state, [_say(ctx, state, "add_info_usage", example=example)])
+    if info:
+        info = info[: ctx.catalog.max_description_chars]
+        return Outcome(state, effects=[AddInfo(ticket, info)])
+    return Outcome(state, effects=[AddInfo(ticket)])
+
+
+def _split_ticket(text: str, prefix: str) -> tuple[str | None, str]:
+    """("MDN-00012", "the rest") when `text` starts with a ticket (prefix or "#" required)."""
+    parts = text.split(maxsplit=2)
+    for n in (2, 1):
+        if len(parts) < n:
+            continue
+        candidate = " ".join(parts[:n])
+        if not re.match(rf"#|{re.escape(prefix)}", candidate, re.IGNORECASE):
+            continue
+        ticket = parse_ticket(candidate, prefix)
+        if ticket:
+            return ticket, " ".join(parts[n:]).strip()
+    return None, text
+
+
+def _stale(state: ConversationState, ctx: FlowContext) -> Outcome:
+    question = _current_question(state, ctx)
+    if not question:
+        new_report = Choice("cmd:report", _t(ctx, state, "new_report"))
+        return Outcome(state, [_say(ctx, state, "idle", choices=(new_report,))])
+    return Outcome(state, [_say(ctx, state, "stale_choice"), *question])
+
+
+def _duplicate_choices(state: ConversationState, ctx: FlowContext) -> list[Choice]:
+    ticket = state.duplicate_of or ""
+    return [
+        Choice(f"{SUPPORT_PREFIX}{ticket}", _t(ctx, state, "support_existing", ticket=ticket)),
+        Choice(FILE_ANYWAY, _t(ctx, state, "file_anyway")),
+    ]
+
+
+def _duplicate_offer(state: ConversationState, ctx: FlowContext) -> Reply:
+    return _say(
+        ctx,
+        state,
+        "duplicate_offer",
+        existing=state.duplicate_note,
+        choices=_duplicate_choices(state, ctx),
+    )
+
+
+def _on_duplicate(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
+    if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
+        return _absorb_and_ask(state, message, ctx)
+    choices = _duplicate_choices(state, ctx)
+    choice = _answer(message, choices)
+    if choice is None and message.kind is not MessageKind.CHOICE:
+        words = normalize(message.text)
+        if words.startswith(("dukung", "support")):
+            choice = choices[0]
+        elif words.startswith(("tetap", "kirim", "file", "baru", "laporan baru")):
+            choice = choices[1]
+    if choice is None:
+        confirm = _answer(message, _confirm_choices(state, ctx))
+        if confirm is not None and confirm.value != "send":  # "edit" or "cancel" the draft
+            return _on_confirm(replace(state, step=Step.CONFIRM), message, ctx)
+        choice = choices[1] if confirm is not None else None
+    if choice is None:
+        return _not_understood(state, ctx)
+    ticket = state.duplicate_of
+    if choice.value == FILE_ANYWAY or ticket is None:
+        return Outcome(_reset(state), effects=[FileReport(state.draft)])
+    ended = ConversationEnded(state.step.value, "supported")
+    return Outcome(_reset(state), effects=[ended, SupportReport(ticket)])
+
+
+def _add_info_prompt(state: ConversationState, ctx: FlowContext) -> Reply:
+    return _say(
+        ctx,
+        state,
+        "add_info_ask",
+        ticket=state.adding_to or "-",
+        choices=(Choice("done", _t(ctx, state, "done")),),
+    )
+
+
+def _add_info_done(state: ConversationState, ctx: FlowContext) -> Outcome:
+    ticket = state.adding_to or "-"
+    state = _reset(state)
+    return Outcome(state, [_say(ctx, state, "add_info_done", ticket=ticket, remove_keyboard=True)])
+
+
+def _on_add_info(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
+    ticket = state.adding_to
+    if ticket is None:
+        return _on_idle(_reset(state), message, ctx)
+    if message.kind is MessageKind.PHOTO and message.media is not None:
+        same_album = bool(message.media_group) and message.media_group == state.last_album
+        state = replace(state, last_album=message.media_group)
+        info = AddInfo(ticket, message.text.strip(), message.media, acknowledge=not same_album)
+        return Outcome(state, effects=[info])
+    if message.kind is MessageKind.LOCATION and message.location is not None:
+        point = message.location
+        where = f"{message.text.strip()} ({point.lat:.6f}, {point.lon:.6f})".strip()
+        return Outcome(state, effects=[AddInfo(ticket, f"📍 {where}")])
+    if _answer(message, [Choice("done", _t(ctx, state, "done"))]) is not None:
+        return _add_info_done(state, ctx)
+    text = _text_of(message).strip()
+    if message.kind is MessageKind.CHOICE or _letters(text) < 2:
+        return Outcome(state, [_add_info_prompt(state, ctx)])
+    return Outcome(state, effects=[AddInfo(ticket, text[: ctx.catalog.max_description_chars])])
+
+
 _HANDLERS = {
     Step.IDLE: _on_idle,
     Step.CONSENT: _on_consent,
@@ -569,6 +901,8 @@ _HANDLERS = {
     Step.PRIVACY: _on_privacy,
     Step.CONFIRM: _on_confirm,
     Step.EDIT: _on_edit,
+    Step.DUPLICATE: _on_duplicate,
+    Step.ADD_INFO: _on_add_info,
 }
 
 
@@ -629,8 +963,10 @@ def _advance(state: ConversationState, ctx: FlowContext) -> Outcome:
                 )
             ],
         )
-    state = replace(state, step=Step.CONFIRM)
-    return Outcome(state, [_summary(state, ctx)])
+    # The first time, the pipeline also looks for a similar open report (FindDuplicates).
+    effects: list[Effect] = [] if state.duplicates_checked else [FindDuplicates(state.draft)]
+    state = replace(state, step=Step.CONFIRM, duplicates_checked=True)
+    return Outcome(state, [_summary(state, ctx)], effects)
 
 
 def _current_question(state: ConversationState, ctx: FlowContext) -> list[Reply]:
@@ -648,6 +984,10 @@ def _current_question(state: ConversationState, ctx: FlowContext) -> list[Reply]
             return [_kelurahan_menu(state, ctx)]
         case Step.EDIT:
             return [_say(ctx, state, "ask_edit", choices=_edit_choices(state, ctx))]
+        case Step.DUPLICATE:
+            return [_duplicate_offer(state, ctx)]
+        case Step.ADD_INFO:
+            return [_add_info_prompt(state, ctx)]
     return _advance(state, ctx).replies
 
 
@@ -843,7 +1183,13 @@ def _expired(state: ConversationState, ctx: FlowContext) -> bool:
 
 
 def _t(ctx: FlowContext, state: ConversationState, key: str, **values: object) -> str:
-    return ctx.catalog.texts.get(key, state.lang, **values)
+    variant = ctx.capabilities.text_variant
+    return ctx.catalog.texts.get(key, state.lang, variant=variant, **values)
+
+
+def _in_language(replies: list[Reply], lang: str) -> list[Reply]:
+    """Mark each reply with its language, for channels that add words (SMS choice hints)."""
+    return [reply if reply.lang else replace(reply, lang=lang) for reply in replies]
 
 
 def _say(
@@ -968,10 +1314,11 @@ def _edit_choices(state: ConversationState, ctx: FlowContext) -> list[Choice]:
 def _summary(state: ConversationState, ctx: FlowContext) -> Reply:
     draft = state.draft
     place = draft.place
-    location = "-"
+    location = area = "-"
     if place:
+        area = f"Kel. {place.kelurahan}, Kec. {place.kecamatan}"
         parts = [place.address] if place.address else []
-        parts.append(f"Kel. {place.kelurahan}, Kec. {place.kecamatan}")
+        parts.append(area)
         location = " - ".join(parts)
     privacy_key = {
         (False, False): "privacy_normal",
@@ -987,6 +1334,7 @@ def _summary(state: ConversationState, ctx: FlowContext) -> Reply:
         description=_shorten(draft.description, 300),
         category=ctx.catalog.category_name(draft.category_id, state.lang),
         location=location,
+        area=area,  # without the typed address (the SMS form)
         photos=photos,
         privacy=_t(ctx, state, privacy_key),
     )
@@ -1091,4 +1439,14 @@ __all__ = [
     "Step",
     "report_filed",
     "step",
+    "AddInfo",
+    "RateReport",
+    "ReopenReport",
+    "SupportReport",
+    "add_info_ready",
+    "add_info_refused",
+    "duplicate_found",
+    "FindDuplicates",
+    "followup_reply",
+    "rating_choices",
 ]

@@ -3,6 +3,13 @@
 Admins override any entry per language in configuration (`[texts.id] greeting = "..."`).
 Placeholders use `str.format` names; an override that drops a placeholder is allowed, one that
 adds an unknown placeholder is reported by `Texts.problems()`.
+
+Variants: a channel may ask for a variant of the catalogue (`ChannelCapabilities.text_variant`).
+`VARIANTS["sms"]` holds short forms for SMS, where every message is paid per 160 characters:
+no emoji, GSM-7 characters only, and every prompt within two segments once the channel has added
+its numbered choices. A key without a short form falls back to the usual text. Admins override
+a variant's entry as `"sms.<key>"` (`[texts.id] "sms.greeting" = "..."`); an override of the
+plain key does not change the SMS form.
 """
 
 from __future__ import annotations
@@ -205,6 +212,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Bantuan:\n"
             "LAPOR - buat laporan baru\n"
             "CEK <nomor tiket> - lihat status laporan\n"
+            "TAMBAH <nomor tiket> - tambah keterangan/foto laporan\n"
             "BATAL - batalkan laporan yang sedang dibuat\n"
             "ULANG - mulai dari awal\n"
             "ENGLISH - switch to English"
@@ -213,6 +221,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
             "Help:\n"
             "REPORT - file a new report\n"
             "CHECK <ticket number> - see a report's status\n"
+            "ADD <ticket number> - add details or photos to a report\n"
             "CANCEL - cancel the report in progress\n"
             "RESTART - start over\n"
             "INDONESIA - ganti ke Bahasa Indonesia"
@@ -255,6 +264,106 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "Tiket {ticket} bersifat rahasia; statusnya hanya dapat dilihat oleh pelapor.",
         "en": "Ticket {ticket} is confidential; only its reporter can see the status.",
     },
+    # following up a filed report (rating, reopening, additions, duplicates; issue 6)
+    "not_fixed": {"id": "Belum beres", "en": "Not fixed"},
+    "rated": {
+        "id": "Terima kasih! Nilai {score}/5 untuk laporan {ticket} sudah dicatat.",
+        "en": "Thank you! Your rating of {score}/5 for report {ticket} is recorded.",
+    },
+    "rate_nothing": {
+        "id": "Tidak ada laporan selesai yang menunggu penilaian Anda.",
+        "en": "There is no resolved report of yours waiting for a rating.",
+    },
+    "followup_not_yours": {
+        "id": "Hanya pelapor yang dapat menilai atau membuka kembali laporan {ticket}.",
+        "en": "Only the reporter can rate or reopen report {ticket}.",
+    },
+    "followup_not_resolved": {
+        "id": "Laporan {ticket} belum selesai, jadi belum bisa dinilai.",
+        "en": "Report {ticket} is not resolved yet, so it cannot be rated.",
+    },
+    "followup_closed": {
+        "id": "Laporan {ticket} sudah ditutup. Jika masalahnya muncul lagi, ketik LAPOR.",
+        "en": "Report {ticket} is closed. If the problem comes back, type REPORT.",
+    },
+    "reopened": {
+        "id": "Laporan {ticket} dibuka kembali dan diteruskan lagi ke petugas.",
+        "en": "Report {ticket} is reopened and back with the officers.",
+    },
+    "add_info_usage": {
+        "id": "Ketik TAMBAH diikuti nomor tiket, mis. TAMBAH {example}.",
+        "en": "Type ADD followed by the ticket number, e.g. ADD {example}.",
+    },
+    "add_info_ask": {
+        "id": "Kirim keterangan atau foto tambahan untuk {ticket}. Jika sudah, pilih Selesai.",
+        "en": "Send more details or photos for {ticket}. When done, choose Done.",
+    },
+    "add_info_received": {
+        "id": "Diteruskan ke petugas ({ticket}). Kirim lagi atau pilih Selesai.",
+        "en": "Passed to the officers ({ticket}). Send more or choose Done.",
+    },
+    "add_info_sent": {
+        "id": "Tambahan untuk {ticket} sudah diteruskan ke petugas.",
+        "en": "Your addition to {ticket} was passed to the officers.",
+    },
+    "add_info_done": {
+        "id": "Terima kasih. Tambahan untuk {ticket} sudah diteruskan ke petugas.",
+        "en": "Thank you. Your additions to {ticket} were passed to the officers.",
+    },
+    "add_info_closed": {
+        "id": "Laporan {ticket} sudah selesai atau ditutup; tambahan tidak bisa dikirim.",
+        "en": "Report {ticket} is resolved or closed; it takes no more additions.",
+    },
+    "duplicate_offer": {
+        "id": (
+            "Laporan serupa sedang ditangani:\n{existing}\n\n"
+            "Dukung laporan itu (Anda ikut menerima kabarnya) atau tetap kirim laporan baru?"
+        ),
+        "en": (
+            "A similar report is already being handled:\n{existing}\n\n"
+            "Support it (you will receive its updates) or send your report anyway?"
+        ),
+    },
+    "duplicate_summary": {
+        "id": "{ticket} - {category}, Kel. {kelurahan} ({status}): {description}",
+        "en": "{ticket} - {category}, Kel. {kelurahan} ({status}): {description}",
+    },
+    "support_existing": {"id": "Dukung {ticket}", "en": "Support {ticket}"},
+    "file_anyway": {"id": "Tetap kirim", "en": "Send anyway"},
+    "supported": {
+        "id": "Terima kasih, dukungan Anda untuk {ticket} tercatat. Kabarnya dikirim ke sini.",
+        "en": "Thank you, your support for {ticket} is recorded. Updates will come here.",
+    },
+    "support_unavailable": {
+        "id": "Laporan {ticket} sudah tidak terbuka. Ketik LAPOR untuk membuat laporan baru.",
+        "en": "Report {ticket} is no longer open. Type REPORT to file a new one.",
+    },
+    # status notifications (sent without the citizen asking; Reply.notice is set)
+    "notice_status": {
+        "id": "Kabar laporan {ticket}: {status}.",
+        "en": "Update on report {ticket}: {status}.",
+    },
+    "notice_note": {"id": "Catatan petugas: {note}", "en": "Officer's note: {note}"},
+    "notice_rate": {
+        "id": "Bagaimana hasilnya? Beri nilai 1-5, atau balas BELUM BERES jika belum selesai.",
+        "en": "How was it? Rate 1-5, or reply NOT FIXED if the problem remains.",
+    },
+    "notice_reassigned": {
+        "id": "Laporan {ticket} dialihkan ke {agency}.",
+        "en": "Report {ticket} was passed to {agency}.",
+    },
+    "notice_duplicate": {
+        "id": "Kabar selanjutnya mengikuti laporan {original}.",
+        "en": "Further updates follow report {original}.",
+    },
+    "notice_reply": {
+        "id": "Pesan petugas tentang laporan {ticket}:\n{text}",
+        "en": "Message from the officers about report {ticket}:\n{text}",
+    },
+    "notice_closed": {
+        "id": "Laporan {ticket} ditutup. Terima kasih telah melapor.",
+        "en": "Report {ticket} is closed. Thank you for reporting.",
+    },
     # choice labels
     "yes": {"id": "Ya", "en": "Yes"},
     "no": {"id": "Tidak", "en": "No"},
@@ -292,7 +401,127 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "status_in_progress": {"id": "Sedang ditindaklanjuti", "en": "Being acted on"},
     "status_resolved": {"id": "Selesai", "en": "Resolved"},
     "status_rejected": {"id": "Ditolak: {reason}", "en": "Rejected: {reason}"},
+    # sent once when a sender goes over the rate limit (bot/scaling.py); GSM-7, one SMS segment
+    "rate_limited": {
+        "id": (
+            "Pesan Anda terlalu banyak dalam waktu singkat. Mohon tunggu sebentar, lalu kirim "
+            "lagi pesan yang belum kami jawab."
+        ),
+        "en": (
+            "You sent too many messages in a short time. Please wait a moment, then send again "
+            "anything we did not answer."
+        ),
+    },
 }
+
+
+# Short forms for SMS (see the module docstring). Keep them GSM-7: no emoji, no typographic
+# quotes, dashes or ellipses; tests/test_sms_texts.py renders every prompt and counts segments.
+SMS_CATALOGUE: dict[str, dict[str, str]] = {
+    "greeting": {
+        "id": (
+            "Layanan pengaduan warga {city}. Laporan Anda diteruskan ke dinas terkait dan "
+            "kabarnya dikirim lewat SMS ini. Data Anda hanya dipakai untuk menindaklanjuti "
+            "laporan (UU 27/2022 PDP). Bisa anonim. Setuju?"
+        ),
+        "en": (
+            "Public complaint service of {city}. Your report goes to the responsible agency "
+            "and updates come by SMS. Your data is used only to follow it up (Law 27/2022). "
+            "You may stay anonymous. Agree?"
+        ),
+    },
+    "ask_description": {
+        "id": (
+            "Ceritakan masalahnya: apa, sejak kapan, dampaknya. Contoh: Jalan depan SDN 3 "
+            "berlubang sejak seminggu, dua motor jatuh."
+        ),
+        "en": (
+            "Describe the problem: what, since when, the impact. Example: Pothole in front of "
+            "SDN 3 for a week, two motorbikes fell."
+        ),
+    },
+    "choose_category": {"id": "Pilih kategori:", "en": "Choose a category:"},
+    "ask_privacy": {
+        "id": (
+            "Privasi laporan? Anonim: petugas tidak tahu siapa pelapornya. "
+            "Rahasia: isi laporan tidak dipublikasikan."
+        ),
+        "en": (
+            "Report privacy? Anonymous: officers never see who reported. "
+            "Confidential: the report is never made public."
+        ),
+    },
+    "summary": {
+        "id": (
+            "Periksa laporan:\n{description:.60}\nKategori: {category}\n"
+            "Lokasi: {area}\nPrivasi: {privacy}\nKirim?"
+        ),
+        "en": (
+            "Check your report:\n{description:.60}\nCategory: {category}\n"
+            "Location: {area}\nPrivacy: {privacy}\nSend it?"
+        ),
+    },
+    "filed": {
+        "id": (
+            "Laporan terkirim. Tiket: {ticket}. Diverifikasi dalam {verify_days} hari kerja lalu "
+            "diteruskan ke {agency}. Kabarnya dikirim lewat SMS. Cek status: CEK {ticket}. "
+            "Foto bisa dikirim lewat WhatsApp/Telegram: TAMBAH {ticket}"
+        ),
+        "en": (
+            "Report sent. Ticket: {ticket}. Verified within {verify_days} working days, then "
+            "passed to {agency}. Updates come by SMS. Status: CHECK {ticket}. Photos can be "
+            "sent over WhatsApp/Telegram: ADD {ticket}"
+        ),
+    },
+    "unsupported": {
+        "id": "Maaf, kami hanya bisa membaca teks. Mohon ketik pesan Anda.",
+        "en": "Sorry, we can only read text. Please type your message.",
+    },
+    "not_understood": {
+        "id": "Maaf, jawaban itu belum kami pahami.",
+        "en": "Sorry, we did not understand that.",
+    },
+    "location_outside": {
+        "id": "Titik itu di luar {city}. Ketik nama kelurahan lokasi masalahnya.",
+        "en": "That point is outside {city}. Type the kelurahan where the problem is.",
+    },
+    "duplicate_offer": {
+        "id": (
+            "Ada laporan serupa:\n{existing}\n"
+            "Dukung laporan itu (ikut dapat kabarnya) atau tetap kirim yang baru?"
+        ),
+        "en": (
+            "A similar report exists:\n{existing}\n"
+            "Support it (and get its updates) or send yours anyway?"
+        ),
+    },
+    "duplicate_summary": {
+        "id": "{ticket}, Kel. {kelurahan}: {description:.70}",
+        "en": "{ticket}, Kel. {kelurahan}: {description:.70}",
+    },
+    "help": {
+        "id": (
+            "Bantuan:\nLAPOR <isi> - laporan baru\nCEK <tiket> - status laporan\n"
+            "TAMBAH <tiket> - tambah keterangan\nBATAL - batalkan laporan\n"
+            "ULANG - mulai dari awal\nENGLISH - switch to English"
+        ),
+        "en": (
+            "Help:\nREPORT <text> - new report\nCHECK <ticket> - report status\n"
+            "ADD <ticket> - add details\nCANCEL - cancel the report\n"
+            "RESTART - start over\nINDONESIA - ganti ke Bahasa Indonesia"
+        ),
+    },
+    "add_info_ask": {
+        "id": "Ketik keterangan tambahan untuk {ticket}.",
+        "en": "Type more details for {ticket}.",
+    },
+    "add_info_received": {
+        "id": "Diteruskan ke petugas ({ticket}). Kirim lagi, atau balas 1 jika selesai.",
+        "en": "Passed to the officers ({ticket}). Send more, or reply 1 when done.",
+    },
+}
+
+VARIANTS: dict[str, dict[str, dict[str, str]]] = {"sms": SMS_CATALOGUE}
 
 
 class Texts:
@@ -301,9 +530,16 @@ class Texts:
     def __init__(self, overrides: Mapping[str, Mapping[str, str]] | None = None) -> None:
         self._overrides = {lang: dict(entries) for lang, entries in (overrides or {}).items()}
 
-    def get(self, key: str, lang: str, **values: object) -> str:
+    def get(self, key: str, lang: str, *, variant: str = "", **values: object) -> str:
+        """The text for `key` in `lang`, in the channel's `variant` when it has one."""
         lang = lang if lang in LANGUAGES else LANGUAGES[0]
-        template = self._overrides.get(lang, {}).get(key) or CATALOGUE[key][lang]
+        overrides = self._overrides.get(lang, {})
+        template = ""
+        if variant:
+            short_form = VARIANTS.get(variant, {}).get(key, {}).get(lang, "")
+            template = overrides.get(f"{variant}.{key}") or short_form
+        if not template:
+            template = overrides.get(key) or CATALOGUE[key][lang]
         return template.format_map(_Defaulting(values)) if values else template
 
     def problems(self) -> list[tuple[str, str]]:
@@ -315,10 +551,19 @@ class Texts:
                 continue
             for key, template in entries.items():
                 path = f"texts.{lang}.{key}"
-                if key not in CATALOGUE:
+                variant, dot, base = key.partition(".")
+                if not dot:
+                    variant, base = "", key
+                if variant and variant not in VARIANTS:
+                    known = ", ".join(VARIANTS)
+                    found.append((path, f"unknown variant {variant!r} (known: {known})"))
+                    continue
+                if base not in CATALOGUE:
                     found.append((path, "no such message in the catalogue"))
                     continue
-                allowed = _placeholders(CATALOGUE[key][lang])
+                allowed = _placeholders(CATALOGUE[base][lang])
+                if variant and base in VARIANTS[variant]:
+                    allowed |= _placeholders(VARIANTS[variant][base][lang])
                 try:
                     used = _placeholders(template)
                 except ValueError as exc:

@@ -104,6 +104,7 @@ class Reply:
     photos: tuple[str, ...] = ()  # platform refs of photos to show (officer cards)
     location: GeoPoint | None = None
     notice: StatusNotice | None = None
+    lang: str = ""  # the language of `text` ("id"/"en"; "" = unknown), for channels that add words
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +124,7 @@ class Reply:
                 if self.notice
                 else None
             ),
+            "lang": self.lang,
         }
 
     @classmethod
@@ -140,6 +142,7 @@ class Reply:
             photos=tuple(d.get("photos", [])),
             location=GeoPoint(loc["lat"], loc["lon"]) if loc else None,
             notice=StatusNotice(notice["ticket"], notice["status"]) if notice else None,
+            lang=str(d.get("lang") or ""),
         )
 
 
@@ -214,6 +217,8 @@ class ChannelCapabilities:
     photos: bool = True  # the citizen can send photos
     location: bool = True  # the citizen can share a GPS point
     max_text: int = 4096  # characters in one message
+    # A shorter catalogue of texts for channels that pay per character ("sms"); "" = the usual.
+    text_variant: str = ""
 
 
 def message_to_dict(message: InboundMessage) -> dict[str, Any]:

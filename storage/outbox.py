@@ -3,7 +3,9 @@
 Rows move pending -> inflight (claimed, with a lease) -> sent, or back to pending for a retry,
 or to dead. A conversation's row can only be claimed when no earlier row of that conversation is
 pending or inflight, so each conversation's messages go out in order while other conversations
-are not held up. Dead and sent rows block nothing.
+are not held up. Dead and sent rows block nothing. A row the platform will only take after the
+recipient writes again (WhatsApp's 24-hour window) is "waiting": it blocks nothing either, and
+goes back to pending, first in line, when their next message arrives (`release_waiting`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from storage.models import (
     OUTBOX_INFLIGHT,
     OUTBOX_PENDING,
     OUTBOX_SENT,
+    OUTBOX_WAITING,
     OutboxMessage,
 )
 
@@ -125,6 +128,24 @@ class OutboxRepository:
             last_error=error,
             attempts=col(OutboxMessage.attempts) + 1,
         )
+
+    async def wait(self, outbox_id: int, error: str) -> bool:
+        """Hold the row until the recipient writes again (see `release_waiting`); it blocks
+        nothing meanwhile. Not a failed attempt: the platform only asked us to wait."""
+        return await self._set(outbox_id, status=OUTBOX_WAITING, lease_until=None, last_error=error)
+
+    async def release_waiting(self, conversation_key: str, now: datetime) -> int:
+        """The recipient wrote: rows held for them are due now, ahead of newer rows."""
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.conversation_key) == conversation_key,
+                col(OutboxMessage.status) == OUTBOX_WAITING,
+            )
+            .values(status=OUTBOX_PENDING, due_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.exec(stmt)).rowcount
 
     async def release_expired_leases(self, now: datetime) -> int:
         """Inflight rows whose lease ran out (a crashed sender) go back to pending."""

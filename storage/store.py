@@ -7,7 +7,7 @@ methods while a unit of work is open in the same task: they would wait for it (b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from intake.types import DeliveryStatus
 from storage.db import Database
 from storage.inbox import InboxRepository
 from storage.models import (
@@ -27,9 +28,16 @@ from storage.models import (
     Cursor,
     InboxMessage,
     OutboxMessage,
+    WhatsAppDeliveryEvent,
 )
 from storage.outbox import OutboxRepository
+from storage.sms_delivery import DeliveryRecorded, SmsDeliveryRepository
 from storage.unit_of_work import UnitOfWork
+from storage.whatsapp import (
+    NotificationState,
+    RecordedDelivery,
+    WhatsAppDeliveryRepository,
+)
 
 
 class Store:
@@ -92,6 +100,11 @@ class Store:
         async with self._transaction() as session:
             await self._outbox(session).dead(outbox_id, error)
 
+    async def outbox_wait(self, outbox_id: int, error: str) -> None:
+        """Hold the row until the recipient writes again (WhatsApp's 24-hour window)."""
+        async with self._transaction() as session:
+            await self._outbox(session).wait(outbox_id, error)
+
     async def release_expired_leases(self, now: datetime) -> int:
         async with self._transaction() as session:
             return await self._outbox(session).release_expired_leases(now)
@@ -141,6 +154,66 @@ class Store:
         async with self._transaction() as session:
             stmt = update(Attachment).where(col(Attachment.id) == attachment_id).values(**values)
             await session.exec(stmt)
+
+    # -- SMS delivery reports ----------------------------------------------------------------
+
+    async def record_sms_delivery(
+        self, status: DeliveryStatus, event_key: str, received_at: datetime
+    ) -> DeliveryRecorded:
+        """Store a provider's delivery report once, tied to the outbox row it is about."""
+        async with self._transaction() as session:
+            repository = SmsDeliveryRepository(session, self.db.dialect)
+            return await repository.record(status, event_key, received_at)
+
+    # -- WhatsApp delivery statuses ----------------------------------------------------------
+
+    async def record_whatsapp_delivery(
+        self,
+        external_id: str,
+        status: str,
+        occurred_at: datetime,
+        *,
+        received_at: datetime,
+        chat_id: str | None = None,
+        error_code: int | None = None,
+        error: str | None = None,
+    ) -> RecordedDelivery | None:
+        """Store a status once, tied to its outbox row; None when it is a repeat."""
+        async with self._transaction() as session:
+            return await WhatsAppDeliveryRepository(session, self.db.dialect).record(
+                external_id,
+                status,
+                occurred_at,
+                received_at=received_at,
+                chat_id=chat_id,
+                error_code=error_code,
+                error=error,
+            )
+
+    async def whatsapp_deliveries(self, outbox_id: int) -> list[WhatsAppDeliveryEvent]:
+        """What WhatsApp said about an outbox row's message, oldest first."""
+        async with self._transaction() as session:
+            row = await session.get(OutboxMessage, outbox_id)
+            if row is None:
+                return []
+            return await WhatsAppDeliveryRepository(session, self.db.dialect).for_outbox(row)
+
+    async def whatsapp_last_failure(
+        self, chat_id: str, error_codes: Iterable[int]
+    ) -> datetime | None:
+        """When a message to `chat_id` last failed with one of `error_codes`."""
+        async with self._transaction() as session:
+            repository = WhatsAppDeliveryRepository(session, self.db.dialect)
+            return await repository.last_failure(chat_id, error_codes)
+
+    async def notifications(
+        self, channel: str, chat_id: str, ticket: str
+    ) -> list[NotificationState]:
+        """Status notifications about `ticket` to `chat_id`, and whether each is still pending
+        (e.g. held until the citizen writes again), sent, delivered or read."""
+        async with self._transaction() as session:
+            repository = WhatsAppDeliveryRepository(session, self.db.dialect)
+            return await repository.notifications(channel, chat_id, ticket)
 
     # -- cursors ---------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.contacts import ContactRepository
 from storage.conversations import ConversationRepository
 from storage.db import Database
+from storage.desk import DeskRepository
 from storage.inbox import InboxRepository
 from storage.outbox import OutboxRepository
 from storage.reports import ReportRepository
@@ -36,6 +37,7 @@ class UnitOfWork:
         self.reports = ReportRepository(self.session, dialect)
         self.inbox = InboxRepository(self.session, dialect)
         self.outbox = OutboxRepository(self.session, dialect)
+        self.desk = DeskRepository(self.session, dialect)
 
     async def __aenter__(self) -> Self:
         await self._turn.__aenter__()

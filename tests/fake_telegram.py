@@ -6,6 +6,7 @@ for getUpdates and fails on demand::
 
     def test_x(fake_telegram):
         fake_telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", 1)
+        fake_telegram.fail_randomly(0.3, seed=7)  # 500, 429 or a hang (a client timeout)
         fake_telegram.push_update({...})
         file_path = fake_telegram.add_file("AgAC-photo", b"...jpeg bytes...")
         ... fake_telegram.calls_to("sendMessage")[0].params["text"]
@@ -22,6 +23,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import random
 import socket
 import threading
 import time
@@ -33,7 +35,7 @@ from urllib.parse import parse_qsl
 import pytest
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -81,6 +83,14 @@ class Call:
     params: dict[str, Any]  # decoded: JSON-encoded form fields are parsed back
     status: int  # HTTP status the fake answered with
     files: dict[str, bytes] = field(default_factory=dict)  # multipart uploads
+    result: Any = None  # what a successful call answered ("result" of the JSON)
+    at: float = 0.0  # time.monotonic() when the answer was given
+
+    @property
+    def message_id(self) -> int | None:
+        """The id of the message a successful send created (the last one, for an album)."""
+        result = self.result[-1] if isinstance(self.result, list) and self.result else self.result
+        return result.get("message_id") if isinstance(result, dict) else None
 
     @property
     def chat_id(self) -> str | None:
@@ -96,6 +106,16 @@ class _Failure:
     count: int
 
 
+@dataclass
+class _Chaos:
+    rate: float
+    methods: frozenset[str]
+    kinds: tuple[str, ...]
+    retry_after: int
+    hang: float
+    rng: random.Random
+
+
 class FakeTelegram:
     def __init__(self, token: str = DEFAULT_TOKEN, *, max_poll_wait: float = 1.0) -> None:
         self.token = token
@@ -104,6 +124,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] | None = None
         self._lock = threading.Lock()
         self._failures: dict[str, list[_Failure]] = {}
+        self._chaos: _Chaos | None = None
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1000
@@ -146,6 +167,34 @@ class FakeTelegram:
                 _Failure(status, description, retry_after, count)
             )
 
+    def fail_randomly(
+        self,
+        rate: float,
+        *,
+        methods: tuple[str, ...] = ("sendMessage", "sendPhoto", "sendMediaGroup", "sendLocation"),
+        kinds: tuple[str, ...] = ("500", "429", "timeout"),
+        retry_after: int = 1,
+        hang: float = 2.0,
+        seed: int | None = None,
+    ) -> None:
+        """Fail a share `rate` of the calls of `methods`, each with one of `kinds` at random:
+        "500" (Internal Server Error), "429" (with `retry_after`) or "timeout" (the request
+        hangs for `hang` seconds and is not carried out: point a client with a shorter timeout
+        at it). A failed call has no effect. `rate=0` stops it."""
+        with self._lock:
+            self._chaos = (
+                _Chaos(
+                    rate,
+                    frozenset(m.lower() for m in methods),
+                    kinds,
+                    retry_after,
+                    hang,
+                    random.Random(seed),
+                )
+                if rate > 0
+                else None
+            )
+
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
         with self._lock:
             return [
@@ -169,6 +218,7 @@ class FakeTelegram:
     def start(self) -> FakeTelegram:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
@@ -209,7 +259,10 @@ class FakeTelegram:
         )
 
     async def _api(self, request: Request) -> Response:
-        params, files = await _decode(request)
+        try:
+            params, files = await _decode(request)
+        except ClientDisconnect:  # the caller went away (a test killed it): nothing to answer
+            return Response(status_code=499)
         method = _METHODS.get(request.path_params["method"].lower())
         name = method or request.path_params["method"]
         if request.path_params["token"] != self.token:
@@ -219,6 +272,9 @@ class FakeTelegram:
         failure = self._take_failure(method)
         if failure is not None:
             return self._record(method, params, files, failure)
+        kind = self._take_chaos(method)
+        if kind is not None:
+            return self._record(method, params, files, await self._chaos_answer(kind))
         try:
             result = await getattr(self, f"_m_{method}")(params)
         except _ApiError as exc:
@@ -238,8 +294,12 @@ class FakeTelegram:
     def _record(
         self, method: str, params: dict[str, Any], files: dict[str, bytes], response: Response
     ) -> Response:
+        result = None
+        if response.status_code == 200 and isinstance(response, JSONResponse):
+            result = json.loads(bytes(response.body)).get("result")
+        call = Call(method, params, response.status_code, files, result, time.monotonic())
         with self._lock:
-            self.calls.append(Call(method, params, response.status_code, files))
+            self.calls.append(call)
         return response
 
     def _take_failure(self, method: str) -> Response | None:
@@ -252,6 +312,25 @@ class FakeTelegram:
             if failure.count <= 0:
                 queue.pop(0)
         return _error(failure.status, failure.description, failure.retry_after)
+
+    def _take_chaos(self, method: str) -> str | None:
+        with self._lock:
+            chaos = self._chaos
+            if chaos is None or method.lower() not in chaos.methods:
+                return None
+            if chaos.rng.random() >= chaos.rate:
+                return None
+            return chaos.rng.choice(chaos.kinds)
+
+    async def _chaos_answer(self, kind: str) -> Response:
+        chaos = self._chaos
+        retry_after = chaos.retry_after if chaos else 1
+        if kind == "429":
+            return _error(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+        if kind == "timeout":
+            await asyncio.sleep(chaos.hang if chaos else 2.0)
+            return _error(504, "Gateway Timeout")
+        return _error(500, "Internal Server Error")
 
     # -- methods -----------------------------------------------------------------------------
 

@@ -1,4 +1,8 @@
-"""Scale-out (issue 8): schema changes (none yet).
+"""Scale-out (issue 8): no schema changes.
+
+What several workers share beyond the database (conversation state, locks, leases, rate limits,
+wake-ups, in-flight claims) lives in Redis (storage/redis_state.py); the database keeps its
+tables, and the inbox's unique constraint and the outbox's row locks do the rest.
 
 Revision ID: 0007
 Revises: 0006
