@@ -309,6 +309,11 @@ def main() -> None:
 
         if args.soak:
             print(f"\nLong run: {args.soak} messages, PostgreSQL + Redis, 2 workers")
+            with psycopg.connect(args.postgres) as admin:
+                row = admin.execute("SHOW autovacuum").fetchone()
+            if row and row[0] != "on":
+                print("  (this PostgreSQL runs without autovacuum: dead rows of the outbox and")
+                print("   inbox pile up, and the claim slows down as the run goes on)")
             with postgres_database(args.postgres) as url:
                 fake = FakeBotApi()
                 try:
