@@ -34,7 +34,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import telegram_updates as tg  # noqa: E402
+from tests.loopback import LoopbackServer  # noqa: E402
 
 TOKEN = "4242:bench-token-not-secret"
 SECRET = "bench-webhook-secret"
@@ -95,19 +95,11 @@ async def _params(request: Request) -> dict[str, Any]:
 
 @contextmanager
 def serve_in_thread(app: Any) -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
+    server = LoopbackServer(app, "fake Bot API")
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield server.start()
     finally:
-        server.should_exit = True
-        thread.join(10)
+        server.stop()
 
 
 @contextmanager

@@ -16,9 +16,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 import pytest
-import uvicorn
+from loopback import LoopbackServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -65,8 +63,7 @@ class _FakeServer:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._failures: list[_Failure] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback: LoopbackServer | None = None
         self.base_url = ""
 
     # -- test-facing API ---------------------------------------------------------------------
@@ -93,29 +90,14 @@ class _FakeServer:
         raise NotImplementedError
 
     def start(self) -> Any:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"{type(self).__name__} did not start")
-            time.sleep(0.005)
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._loopback = LoopbackServer(self.app(), type(self).__name__)
+        self.base_url = self._loopback.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = self._thread = None
+        if self._loopback is not None:
+            self._loopback.stop()
+        self._loopback = None
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ import email.policy
 import itertools
 import json
 import random
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-import uvicorn
+from loopback import LoopbackServer
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -130,8 +129,7 @@ class FakeTelegram:
         self._next_update_id = 1000
         self._message_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback: LoopbackServer | None = None
         self.api_base = ""
 
     # -- test-facing API ---------------------------------------------------------------------
@@ -216,31 +214,14 @@ class FakeTelegram:
     # -- server lifecycle --------------------------------------------------------------------
 
     def start(self) -> FakeTelegram:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no 40 ms delayed-ACK stalls
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake Telegram server did not start")
-            time.sleep(0.005)
-        self.api_base = f"http://127.0.0.1:{port}"
+        self._loopback = LoopbackServer(self.app(), "fake Telegram server")
+        self.api_base = self._loopback.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        if self._loopback is not None:
+            self._loopback.stop()
+        self._loopback = None
 
     def __enter__(self) -> FakeTelegram:
         return self.start()

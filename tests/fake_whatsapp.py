@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import base64
 import itertools
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import uvicorn
+from loopback import LoopbackServer
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -110,8 +108,7 @@ class FakeGraph:
         self._failures: list[_Failure] = []
         self._closed: set[str] = set()
         self._ids = itertools.count(1)
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback: LoopbackServer | None = None
         self.graph_base = ""
         self.download_base: str | None = None  # where media URLs point (default: this fake)
 
@@ -167,30 +164,14 @@ class FakeGraph:
     # -- server lifecycle --------------------------------------------------------------------
 
     def start(self) -> FakeGraph:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app(), log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("fake Graph API did not start")
-            time.sleep(0.005)
-        self.graph_base = f"http://127.0.0.1:{port}"
+        self._loopback = LoopbackServer(self.app(), "fake Graph API")
+        self.graph_base = self._loopback.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        if self._loopback is not None:
+            self._loopback.stop()
+        self._loopback = None
 
     def __enter__(self) -> FakeGraph:
         return self.start()
