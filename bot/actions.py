@@ -663,17 +663,27 @@ def _say(
     return flow.Outcome(state, [flow.followup_reply(state, ctx.flow, key, **values)])
 
 
+async def _resolved_own_report(
+    ctx: EffectContext, state: flow.ConversationState, ticket: str | None
+) -> tuple[Report | None, flow.Outcome]:
+    """The citizen's own report when it is resolved and still open (to rate or reopen it);
+    otherwise None and the reply saying why not."""
+    report, problem = await _own_report(ctx, ticket)
+    if report is None:
+        return None, _say(ctx, state, problem, ticket=ticket or "-")
+    problem = await _resolved_and_open(ctx, report)
+    if problem:
+        return None, _say(ctx, state, problem, ticket=report.ticket)
+    return report, flow.Outcome(state)
+
+
 async def rate_report(
     effect: flow.RateReport, state: flow.ConversationState, ctx: EffectContext
 ) -> flow.Outcome:
-    ticket = effect.ticket or "-"
-    report, problem = await _own_report(ctx, effect.ticket)
+    report, refusal = await _resolved_own_report(ctx, state, effect.ticket)
     if report is None:
-        return _say(ctx, state, problem, ticket=ticket)
+        return refusal
     assert report.id is not None
-    problem = await _resolved_and_open(ctx, report)
-    if problem:
-        return _say(ctx, state, problem, ticket=report.ticket)
     env = effect_env(ctx)
     await ctx.uow.desk.update_state(report.id, ctx.now, rating=effect.score, rated_at=ctx.now)
     await ctx.uow.desk.close(report.id, CLOSED_RATED, ctx.now)
@@ -691,14 +701,10 @@ async def rate_report(
 async def reopen_report(
     effect: flow.ReopenReport, state: flow.ConversationState, ctx: EffectContext
 ) -> flow.Outcome:
-    ticket = effect.ticket or "-"
-    report, problem = await _own_report(ctx, effect.ticket)
+    report, refusal = await _resolved_own_report(ctx, state, effect.ticket)
     if report is None:
-        return _say(ctx, state, problem, ticket=ticket)
+        return refusal
     assert report.id is not None
-    problem = await _resolved_and_open(ctx, report)
-    if problem:
-        return _say(ctx, state, problem, ticket=report.ticket)
     env = effect_env(ctx)
     note = effect.note.strip()
     target = ReportStatus.IN_PROGRESS.value
