@@ -367,6 +367,11 @@ def _on_message(state: ConversationState, message: InboundMessage, ctx: FlowCont
             return Outcome(state, [reply])
         return Outcome(state, [reply, *_current_question(state, ctx)])
 
+    if state.step in _KEEPS_MEDIA_AND_ASKS_AGAIN and message.kind in (
+        MessageKind.PHOTO,
+        MessageKind.LOCATION,
+    ):
+        return _absorb_and_ask(state, message, ctx)
     handler = _HANDLERS[state.step]
     return handler(state, message, ctx)
 
@@ -456,8 +461,6 @@ def _on_description(state: ConversationState, message: InboundMessage, ctx: Flow
 def _on_confirm_category(
     state: ConversationState, message: InboundMessage, ctx: FlowContext
 ) -> Outcome:
-    if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
-        return _absorb_and_ask(state, message, ctx)
     choices = _confirm_category_choices(state, ctx)
     choice = _answer(message, choices)
     if choice is None:
@@ -475,8 +478,6 @@ def _on_confirm_category(
 def _on_choose_category(
     state: ConversationState, message: InboundMessage, ctx: FlowContext
 ) -> Outcome:
-    if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
-        return _absorb_and_ask(state, message, ctx)
     page_choices = _category_page(state, ctx)
     choice = _answer(message, page_choices)
     if choice is None and message.kind is MessageKind.CHOICE and message.choice:
@@ -590,8 +591,6 @@ def _on_photos(state: ConversationState, message: InboundMessage, ctx: FlowConte
 
 
 def _on_privacy(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
-    if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
-        return _absorb_and_ask(state, message, ctx)
     choice = _answer(message, _privacy_choices(state, ctx))
     if choice is None:
         text = _text_of(message).lower()
@@ -606,8 +605,6 @@ def _on_privacy(state: ConversationState, message: InboundMessage, ctx: FlowCont
 
 
 def _on_confirm(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
-    if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
-        return _absorb_and_ask(state, message, ctx)
     choice = _answer(message, _confirm_choices(state, ctx))
     if choice is None:
         return _not_understood(state, ctx)
@@ -827,8 +824,6 @@ def _duplicate_offer(state: ConversationState, ctx: FlowContext) -> Reply:
 
 
 def _on_duplicate(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
-    if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
-        return _absorb_and_ask(state, message, ctx)
     choices = _duplicate_choices(state, ctx)
     choice = _answer(message, choices)
     if choice is None and message.kind is not MessageKind.CHOICE:
@@ -887,6 +882,12 @@ def _on_add_info(state: ConversationState, message: InboundMessage, ctx: FlowCon
         return Outcome(state, [_add_info_prompt(state, ctx)])
     return Outcome(state, effects=[AddInfo(ticket, text[: ctx.catalog.max_description_chars])])
 
+
+# Steps whose question is not about media: a photo or location sent there is kept and the
+# question asked again. The other steps handle photos and locations themselves.
+_KEEPS_MEDIA_AND_ASKS_AGAIN = frozenset(
+    {Step.CONFIRM_CATEGORY, Step.CHOOSE_CATEGORY, Step.PRIVACY, Step.CONFIRM, Step.DUPLICATE}
+)
 
 _HANDLERS = {
     Step.IDLE: _on_idle,

@@ -428,3 +428,17 @@ def test_state_survives_a_round_trip_through_json() -> None:
     assert citizen.state is not None
     state = replace(citizen.state, pending_point=INSIDE)
     assert ConversationState.from_dict(state.to_dict()) == state
+
+
+@pytest.mark.parametrize("start", [Step.CONFIRM_CATEGORY, Step.PRIVACY, Step.CONFIRM])
+def test_a_photo_sent_during_another_question_is_kept_and_the_question_asked_again(
+    start: Step,
+) -> None:
+    citizen = at_step(start)
+    assert citizen.state is not None
+    before = len(citizen.state.draft.photos)
+    citizen.photo(f"late-photo-{start.value}")
+    assert citizen.step is start
+    assert len(citizen.state.draft.photos) == before + 1
+    assert citizen.replies[0].text.startswith("Foto diterima")
+    assert citizen.last.choices  # the open question again, with its choices
