@@ -38,6 +38,9 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_suggest.py
 	$(BIN)/python bench/bench_stats.py
+	$(BIN)/python bench/bench_webhook.py
+# bench/bench_scale.py (PostgreSQL + Redis, several workers, a 100,000-message soak) takes
+# about 40 minutes: run it by hand.
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
