@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.service import Service, prepare_database  # noqa: E402
+from bot.compose import Service, prepare_database  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from intake import flow  # noqa: E402
 from intake.types import GeoPoint, InboundMessage, MediaRef, MessageKind  # noqa: E402
@@ -93,7 +93,7 @@ async def pipeline_run(database_url: str, citizens: int, concurrency: int) -> di
 
 def step_only(rounds: int) -> float:
     """Pure flow steps per second, no storage."""
-    from bot.city import build_catalog
+    from bot.compose import build_catalog
 
     settings = load_settings(ROOT / "config.example.toml", {})
     catalog = build_catalog(settings)

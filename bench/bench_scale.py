@@ -54,7 +54,7 @@ from bench_webhook import (  # noqa: E402
     wait_until_up,
 )
 
-from bot.scaling import namespace_for  # noqa: E402
+from bot.scaling.cluster import namespace_for  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from tests import telegram_updates as tg  # noqa: E402
 

@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from bot.analytics.stats import StatsQuery, compute_stats, render  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.stats import StatsQuery, compute_stats, render  # noqa: E402
 from storage import Database  # noqa: E402
 from storage.analytics import StatsReader  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402

@@ -68,13 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "set-webhook":
         return asyncio.run(set_telegram_webhook(settings))
     if args.command == "stats":
-        from bot.stats import stats_command
+        from bot.analytics.stats import stats_command
 
         logging.getLogger().setLevel(logging.WARNING)
         return stats_command(settings, args.since, args.until, args.by, args.format)
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
-        from bot.console import chat
+        from bot.compose import chat
 
         return asyncio.run(chat(settings))
     config_path = args.sub_config or args.config
@@ -114,9 +114,7 @@ async def set_telegram_webhook(settings: Settings) -> int:
 def serve_forever(settings: Settings, *, host: str | None, port: int | None) -> int:
     import uvicorn
 
-    from bot.app import create_app
-    from bot.channels_setup import build_senders
-    from bot.service import Service, StartupError, prepare_database
+    from bot.compose import Service, StartupError, build_senders, create_app, prepare_database
 
     try:
         prepare_database(settings)
@@ -140,12 +138,12 @@ def serve_workers(
     settings: Settings, config_path: str | None, workers: int, *, host: str | None, port: int | None
 ) -> int:
     """Several worker processes on one port (uvicorn's process manager restarts one that dies);
-    each builds its own service from the same configuration (`bot.scaling.worker_app`)."""
+    each builds its own service from the same configuration (`bot.compose.worker_app`)."""
     import os
 
     import uvicorn
 
-    from bot.service import StartupError, prepare_database
+    from bot.compose import StartupError, prepare_database
 
     telegram = settings.channels.telegram
     if telegram.enabled and telegram.mode == "polling" and not settings.storage.redis_url:
@@ -173,7 +171,7 @@ def serve_workers(
     if config_path:
         os.environ["LAPOR_CONFIG"] = os.path.abspath(config_path)  # read again by each worker
     uvicorn.run(
-        "bot.scaling:worker_app",
+        "bot.compose:worker_app",
         factory=True,
         workers=workers,
         host=host or settings.service.host,

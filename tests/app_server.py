@@ -13,7 +13,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from bot.service import Service, prepare_database
+from bot.compose import Service, prepare_database
 from bot.settings import Settings, load_settings
 from channels.console import ConsoleChannel
 

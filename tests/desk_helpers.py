@@ -18,9 +18,7 @@ import telegram_updates as tg
 from app_server import API_TOKEN, serve, settings_for
 from fake_telegram import FakeTelegram
 
-from bot.app import create_app
-from bot.channels_setup import build_senders
-from bot.service import Service, prepare_database
+from bot.compose import Service, build_senders, create_app, prepare_database
 from bot.settings import Settings
 
 SECRET = "desk-webhook_secret"

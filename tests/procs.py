@@ -31,7 +31,7 @@ import uvicorn
 from app_server import API_TOKEN, ROOT
 from fastapi import FastAPI
 
-from bot.scaling import namespace_for
+from bot.scaling.cluster import namespace_for
 
 
 def free_port() -> int:

@@ -32,9 +32,9 @@ import pytest
 from app_server import API_TOKEN, api, make_service, serve, settings_for
 
 from bot import cli
-from bot.app import create_app
+from bot.analytics.stats import StatsQuery, compute_stats
+from bot.compose import create_app
 from bot.settings import Settings
-from bot.stats import StatsQuery, compute_stats
 from intake.analytics import topic_terms
 from intake.types import GeoPoint, PlaceMatch, ReportDraft
 from storage import Database, Store

@@ -16,8 +16,8 @@ from app_server import settings_for
 from sqlalchemy import text
 from sqlmodel import col, select
 
-from bot.service import Service, prepare_database
-from bot.stats import StatsQuery, compute_stats, stats_reader
+from bot.analytics.stats import StatsQuery, compute_stats, stats_reader
+from bot.compose import Service, prepare_database
 from intake.types import GeoPoint, InboundMessage, MessageKind
 from storage.models import FunnelSession, ReportTerm
 

@@ -23,9 +23,8 @@ from app_server import API_TOKEN, ROOT, make_service, serve
 from conftest import service_unavailable
 from PIL import Image
 
-from bot.app import create_app
-from bot.dashboard import COOKIE
-from bot.service import Service
+from bot.compose import Service, create_app
+from bot.web.dashboard import COOKIE
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"

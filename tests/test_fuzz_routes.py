@@ -31,10 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from procs import ThreadedApp
 
-from bot.app import create_app
-from bot.channels_setup import build_senders
-from bot.scaling import namespace_for
-from bot.service import Service, prepare_database
+from bot.compose import Service, build_senders, create_app, prepare_database
+from bot.scaling.cluster import namespace_for
 
 TELEGRAM_SECRET = "fuzz-telegram-secret_123"
 WA_APP_SECRET = "fuzz-whatsapp-app-secret-456"

@@ -24,8 +24,8 @@ from test_scale_processes import (
 )
 from test_telegram import telegram_env
 
-from bot.app import create_app
-from bot.dispatcher import Dispatcher
+from bot.compose import create_app
+from bot.core.dispatcher import Dispatcher
 from channels.telegram import TelegramSender
 from intake.types import Reply
 from storage import Database, Store

@@ -23,16 +23,9 @@ from procs import forget_redis_keys
 from sqlmodel import select
 from test_telegram import CHAT, SECRET, eventually, telegram_env
 
-from bot.app import create_app
-from bot.channels_setup import build_senders
-from bot.scaling import (
-    RATE_LIMIT,
-    DistributedLocks,
-    RedisConversationStore,
-    Scaling,
-    namespace_for,
-)
-from bot.service import Service
+from bot.compose import Service, build_senders, create_app
+from bot.scaling.adapters import DistributedLocks, RedisConversationStore
+from bot.scaling.cluster import RATE_LIMIT, Scaling, namespace_for
 from channels.telegram import parse_update
 from intake.types import Reply, message_to_dict
 from storage import ConcurrentUpdate, Database, Store, UnitOfWork
@@ -157,7 +150,7 @@ async def test_exclusive_work_runs_on_one_worker_and_moves_on_shutdown(
     sqlite_url: str, redis_url: str, redis_state: RedisState, tmp_path: Path
 ) -> None:
     service = make_service(sqlite_url, tmp_path, LAPOR_STORAGE__REDIS_URL=redis_url)
-    workers = [Scaling(service.settings, worker_id=f"w{i}") for i in range(2)]
+    workers = [Scaling(*_storage_urls(service), worker_id=f"w{i}") for i in range(2)]
     running: list[str] = []
 
     def job(name: str) -> Callable[[], Coroutine[Any, Any, None]]:
@@ -223,8 +216,8 @@ async def test_rows_claimed_by_a_dead_worker_are_handed_back_and_no_others(
     await alive.claiming((later + timedelta(seconds=60)).isoformat())
     assert len(await store.claim_outbox(later, 60, limit=5)) == 1
 
-    scaling = Scaling(service.settings, worker_id="sweeper")
-    assert await scaling._sweep(service, RedisWorkers(redis_state, "sweeper")) == 1
+    scaling = Scaling(*_storage_urls(service), worker_id="sweeper")
+    assert await scaling._sweep(service.store, RedisWorkers(redis_state, "sweeper")) == 1
     async with store.unit_of_work() as uow:
         rows = {r.chat_id: r.status for r in await _outbox(uow)}
     other = "2" if claimed[0].chat_id == "1" else "1"
@@ -330,3 +323,7 @@ async def test_a_held_lock_is_always_let_go(redis_state: RedisState) -> None:
     async with asyncio.timeout(20):
         await asyncio.gather(*(hold(i) for i in range(150)))
     assert len(locks.local) == 0
+
+
+def _storage_urls(service: Service) -> tuple[str, str]:
+    return service.settings.storage.redis_url, service.settings.storage.database_url

@@ -27,9 +27,7 @@ from app_server import API_TOKEN, ROOT, make_service, serve
 from fake_telegram import FakeTelegram
 from test_telegram import SECRET, eventually, jpeg_with_gps, telegram_env
 
-from bot.app import create_app
-from bot.channels_setup import build_senders
-from bot.service import Service
+from bot.compose import Service, build_senders, create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

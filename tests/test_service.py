@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from app_server import ConsoleCitizen, api, make_service, serve
 
-from bot.app import create_app
+from bot.compose import create_app
 from channels.console import ConsoleChannel
 from intake.types import InboundMessage, MessageKind, message_to_dict
 from storage import Database, Store

@@ -33,9 +33,7 @@ from fake_sms import (
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
-from bot.app import create_app
-from bot.channels_setup import build_senders
-from bot.service import Service
+from bot.compose import Service, build_senders, create_app
 from channels import gsm
 from storage.models import OutboxMessage
 from storage.sms_delivery import SmsDeliveryRepository

@@ -19,10 +19,8 @@ from app_server import make_service, serve
 from fake_telegram import FakeTelegram
 from PIL import Image
 
-from bot.app import create_app
-from bot.channels_setup import build_senders
-from bot.service import Service
-from bot.telegram import OFFSET_CURSOR
+from bot.compose import Service, build_senders, create_app
+from bot.ingress.telegram import OFFSET_CURSOR
 from storage.models import Attachment
 
 SECRET = "s3cret-webhook_token"

@@ -21,9 +21,7 @@ from fake_whatsapp import APP_SECRET, STATUS_TEMPLATE, VERIFY_TOKEN, Call, FakeG
 from PIL import Image
 from sqlmodel import col, select
 
-from bot.app import create_app
-from bot.channels_setup import build_senders
-from bot.service import Service
+from bot.compose import Service, build_senders, create_app
 from intake.types import Reply, StatusNotice
 from storage.models import Attachment, InboxMessage, OutboxMessage
 

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from bot.dispatcher import backoff
-from bot.pipeline import utcnow
+from bot.core.clock import utcnow
+from bot.core.dispatcher import backoff
 from channels.base import ChannelSender, SendError, SendFailure
 from intake.types import MediaRef
 from storage import Store

@@ -1,5 +1,5 @@
-"""Running several workers: what they share through Redis, and how `lapor serve --workers N`
-starts them.
+"""Running several workers: what they share through Redis (each worker of `lapor serve
+--workers N` is built by `bot.compose.worker_app`).
 
 Without `storage.redis_url` nothing here is active: conversation state stays in the database,
 the conversation lock is per process and there is no rate limit (the embedded single-worker
@@ -31,21 +31,17 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import secrets
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from bot.locks import KeyedLocks
-from bot.settings import Settings
-from storage import UnitOfWork
-from storage.models import OutboxMessage
-from storage.recovery import processed_inbox, release_outbox_leases
+from bot.core.workers import Workers
+from bot.scaling.adapters import DistributedLocks, RedisConversationStore, RedisInflightTracker
+from storage import Store
+from storage.recovery import release_outbox_leases
 from storage.redis_state import (
     RedisConversations,
     RedisDedupe,
@@ -57,11 +53,6 @@ from storage.redis_state import (
     RedisWorkers,
 )
 
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from bot.service import Service
-
 log = logging.getLogger(__name__)
 
 RATE_LIMIT = 30  # messages per sender per window; a person types far fewer, an album is <= 10
@@ -71,7 +62,6 @@ LEASE_TTL = 5.0  # seconds a dead poller keeps the polling lease
 HEARTBEAT_EVERY = 1.0
 HEARTBEAT_TTL = 5.0  # a worker silent this long is dead: its outbox rows are handed back
 SWEEP_EVERY = 2.0
-STATE_KEPT = timedelta(days=30)  # idle conversation state kept this long after it expires
 
 
 def cancellation_point() -> None:
@@ -102,128 +92,14 @@ def namespace_for(database_url: str) -> str:
 # -- the pieces the pipeline plugs in ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Version:
-    number: int | None  # the Redis record's version (None: no record)
-    state: dict[str, Any] | None  # the state the step starts from (kept as one step of undo)
-    inbox_id: int | None  # the inbox row that produced `state`
-
-
-class RedisConversationStore:
-    """`ConversationStore` on Redis, with the undo rule described in the module doc."""
-
-    def __init__(self, conversations: RedisConversations) -> None:
-        self.conversations = conversations
-
-    async def load(self, uow: UnitOfWork, key: str) -> tuple[dict[str, Any] | None, Any]:
-        record = await self.conversations.load(key)
-        if record is None:
-            # New here: a conversation from before Redis was switched on goes on from its row.
-            row = await uow.conversations.load(key)
-            state = row[0] if row is not None else None
-            return state, _Version(None, state, None)
-        state, inbox_id = record.state, record.inbox_id
-        if inbox_id is not None:
-            done = await processed_inbox(uow.session, [inbox_id])
-            if done.get(inbox_id) is False:  # its transaction never committed
-                log.info("conversation state of %s rolled back one step", key.split(":")[0])
-                state, inbox_id = record.previous, record.previous_inbox_id
-        return state, _Version(record.version, state, inbox_id)
-
-    async def save(
-        self,
-        uow: UnitOfWork,
-        key: str,
-        channel: str,
-        chat_id: str,
-        state: dict[str, Any],
-        version: Any,
-        expires_at: datetime,
-        *,
-        now: datetime,
-        inbox_id: int,
-    ) -> None:
-        loaded: _Version = version
-        ttl = (expires_at - now + STATE_KEPT).total_seconds()
-        await self.conversations.save(
-            key,
-            state,
-            loaded.number,
-            inbox_id=inbox_id,
-            previous=loaded.state,
-            previous_inbox_id=loaded.inbox_id,
-            ttl_seconds=ttl,
-        )
-
-
-class DistributedLocks:
-    """One holder per key across every worker: an in-process lock, then the Redis lock."""
-
-    def __init__(self, lock: RedisLock) -> None:
-        self.lock = lock
-        self.local = KeyedLocks()
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        async with self.local.hold(key):
-            token = await self.lock.acquire(key)
-            # The keeper is told to stop, not cancelled: redis-py can swallow a cancellation
-            # that lands mid-command (redis/redis-py#2028), which would leave it running.
-            done = asyncio.Event()
-            keeper = asyncio.create_task(self._keep(key, token, done))
-            try:
-                yield
-            finally:
-                done.set()
-                await keeper
-                try:
-                    await self.lock.release(key, token)
-                except Exception as exc:  # it expires by itself
-                    log.warning("releasing a conversation lock failed: %s", exc)
-
-    async def _keep(self, key: str, token: str, done: asyncio.Event) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), timeout=self.lock.ttl / 3)
-            if done.is_set():
-                return
-            try:
-                if not await self.lock.extend(key, token):
-                    log.warning("a conversation lock expired while held (a long pause?)")
-                    return
-            except Exception as exc:
-                log.warning("extending a conversation lock failed: %s", exc)
-
-
-class RedisInflightTracker:
-    """`InflightTracker` on `RedisWorkers`: claims by lease end, counted off row by row."""
-
-    def __init__(self, workers: RedisWorkers) -> None:
-        self.workers = workers
-
-    async def claiming(self, lease_until: datetime) -> None:
-        await self.workers.claiming(lease_until.isoformat())
-
-    async def claimed(self, lease_until: datetime, rows: list[OutboxMessage]) -> None:
-        await self.workers.claimed(lease_until.isoformat(), len(rows))
-
-    async def finished(self, row: OutboxMessage) -> None:
-        if row.lease_until is not None:
-            await self.workers.finished(row.lease_until.isoformat())
-
-
-# -- the whole ------------------------------------------------------------------------------------
-
-
 class Scaling:
     """What one worker needs to cooperate with the others (inactive without Redis)."""
 
-    def __init__(self, settings: Settings, *, worker_id: str | None = None) -> None:
+    def __init__(self, redis_url: str, database_url: str, *, worker_id: str | None = None) -> None:
         self.worker_id = worker_id or secrets.token_hex(6)
         self.redis: RedisState | None = None
-        if settings.storage.redis_url:
-            namespace = namespace_for(settings.storage.database_url)
-            self.redis = RedisState(settings.storage.redis_url, namespace)
+        if redis_url:
+            self.redis = RedisState(redis_url, namespace_for(database_url))
         self._publish = asyncio.Event()
 
     @property
@@ -257,14 +133,14 @@ class Scaling:
             return None
         return RedisInflightTracker(RedisWorkers(self.redis, self.worker_id, ttl=HEARTBEAT_TTL))
 
-    def start(self, service: Service) -> None:
-        """Start the background loops (in `service`'s worker set)."""
+    def start(self, workers: Workers, store: Store, wake_outbox: Callable[[], None]) -> None:
+        """Start the background loops in `workers`."""
         if self.redis is None:
             return
         wakeups = RedisWakeups(self.redis, self.worker_id)
-        service.run_worker(self._publisher(wakeups), "outbox-wake-publish")
-        service.run_worker(self._listener(wakeups, service.dispatcher.wake), "outbox-wake-listen")
-        service.run_worker(self._supervise(service), "worker-heartbeat")
+        workers.run(self._publisher(wakeups), "outbox-wake-publish")
+        workers.run(self._listener(wakeups, wake_outbox), "outbox-wake-listen")
+        workers.run(self._supervise(store, wake_outbox), "worker-heartbeat")
 
     async def exclusive(self, name: str, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `work()` on one worker of the deployment at a time, moving to another worker when
@@ -326,7 +202,7 @@ class Scaling:
                 await asyncio.sleep(1.0)
             cancellation_point()
 
-    async def _supervise(self, service: Service) -> None:
+    async def _supervise(self, store: Store, wake_outbox: Callable[[], None]) -> None:
         """Beat this worker's heart; hand back outbox rows of workers whose heart stopped."""
         assert self.redis is not None
         workers = RedisWorkers(self.redis, self.worker_id, ttl=HEARTBEAT_TTL)
@@ -339,18 +215,18 @@ class Scaling:
                 await workers.heartbeat()
                 if loop.time() >= next_sweep:
                     next_sweep = loop.time() + SWEEP_EVERY
-                    if await self._sweep(service, workers):
-                        service.dispatcher.wake()
+                    if await self._sweep(store, workers):
+                        wake_outbox()
             except Exception as exc:
                 log.warning("worker heartbeat failed: %s", exc)
             cancellation_point()
             await asyncio.sleep(HEARTBEAT_EVERY)
 
     @staticmethod
-    async def _sweep(service: Service, workers: RedisWorkers) -> int:
+    async def _sweep(store: Store, workers: RedisWorkers) -> int:
         released = 0
         for worker, leases in (await workers.orphaned()).items():
-            async with service.store.unit_of_work() as uow:
+            async with store.unit_of_work() as uow:
                 count = await release_outbox_leases(
                     uow.session, [datetime.fromisoformat(lease) for lease in leases]
                 )
@@ -367,24 +243,3 @@ class Scaling:
     async def close(self) -> None:
         if self.redis is not None:
             await self.redis.aclose()
-
-
-# -- `lapor serve --workers N` ----------------------------------------------------------------
-
-
-def worker_app() -> FastAPI:
-    """The app of one worker process (an import-string factory for uvicorn's `--workers`):
-    configuration from `LAPOR_CONFIG` and the `LAPOR_*` environment, as `lapor serve` reads it."""
-    from bot.app import create_app
-    from bot.channels_setup import build_senders
-    from bot.service import Service
-    from bot.settings import load_settings
-
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO,
-            format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s",
-        )
-    settings = load_settings()
-    service = Service(settings, senders=build_senders(settings))
-    return create_app(service)

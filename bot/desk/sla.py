@@ -22,16 +22,16 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
-from bot.actions import autoclose
+from bot.actions.officer import autoclose
+from bot.actions.reports import DeskEnv
+from bot.core.ports import Clock
 from intake.cards import desk_text
+from intake.catalog import Catalog
 from intake.lifecycle import RESOLVED, Reminder, SlaPolicy
 from intake.types import Reply, ReportStatus, conversation_key
+from storage import Store
 from storage.models import CLOSED_AUTO, Report
-
-if TYPE_CHECKING:
-    from bot.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +51,22 @@ class SlaRound:
 class SlaWorker:
     def __init__(
         self,
-        service: Service,
+        store: Store,
+        catalog: Catalog,
+        policy: SlaPolicy,
         *,
-        clock: Callable[[], datetime] | None = None,
+        env: Callable[[datetime], DeskEnv],
+        clock: Clock,
+        wake: Callable[[], None],
         interval: float = SLA_INTERVAL,
     ) -> None:
-        self.service = service
-        self.clock = clock or service.clock
+        self.store = store
+        self.catalog = catalog
+        self.policy = policy
+        self.env = env
+        self.clock = clock
+        self.wake = wake  # the outbox dispatcher and the card editor
         self.interval = interval
-        sla = service.settings.sla
-        self.policy = SlaPolicy.of(
-            verify_days=sla.verify_days,
-            respond_days=sla.respond_days,
-            autoclose_days=sla.autoclose_days,
-            holidays=sla.holidays,
-            tz=service.catalog.tz,
-        )
 
     async def run(self) -> None:
         while True:
@@ -78,11 +78,11 @@ class SlaWorker:
 
     async def run_once(self, now: datetime | None = None) -> SlaRound:
         now = now or self.clock()
-        catalog = self.service.catalog
-        env = self.service.desk.env(now)
+        catalog = self.catalog
+        env = self.env(now)
         done = SlaRound()
         due: dict[str, dict[Reminder, list[Report]]] = defaultdict(lambda: defaultdict(list))
-        async with self.service.store.unit_of_work() as uow:
+        async with self.store.unit_of_work() as uow:
             candidates = await uow.desk.sla_candidates(_WATCHED)
             ids = [r.id for r, _ in candidates if r.id is not None]
             moves = await uow.desk.last_moves(ids, [ReportStatus.VERIFIED, RESOLVED])
@@ -120,12 +120,11 @@ class SlaWorker:
                 done.reminded[chat_id] = [r.ticket for rs in kinds.values() for r in rs]
         if done.reminded or done.closed:
             log.info("time limits: reminded %s, closed %s", done.reminded, done.closed)
-            self.service.dispatcher.wake()
-            self.service.desk.wake()
+            self.wake()
         return done
 
     def _reminder(self, kinds: dict[Reminder, list[Report]], lang: str) -> str:
-        catalog = self.service.catalog
+        catalog = self.catalog
         lines = [desk_text("reminder_header", lang)]
         days = {
             Reminder.VERIFY: self.policy.verify_days,

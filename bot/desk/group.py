@@ -1,4 +1,4 @@
-"""The officer desk: Telegram group commands and buttons become actions (bot/actions.py).
+"""The officer desk: Telegram group commands and buttons become actions (`bot.actions.officer`).
 
 Officers work in their agency's Telegram group (`agencies[].telegram_chat_id`) or the default
 one (`officers.default_chat_id`). Only those groups count, and when `officers.user_ids` is set,
@@ -18,58 +18,44 @@ Replying to a report's card (or to any message of ours that names one ticket) re
 the citizen. Each group update is deduplicated in the inbox (channel "telegram-desk") in the
 same transaction as its action, so a webhook retry or a poll after a restart never acts twice.
 
-Cards are edited in place by `Desk.refresh_cards()` (a worker): an action only marks a card due
-(`ReportCard.refresh_due_at`) in its transaction, and the worker renders the current state and
-calls editMessageText after the commit, retrying what Telegram asks to retry.
+Cards are edited in place by `bot.desk.cards.CardEditor` (a worker): an action only marks a card
+due (`ReportCard.refresh_due_at`) in its transaction, and the worker renders the current state and
+edits the message after the commit, retrying what Telegram asks to retry.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
-import time
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
 
-from telegram import InlineKeyboardMarkup
-
-from bot.actions import (
-    ActionError,
-    Actor,
-    DeskEnv,
+from bot.actions.officer import (
     change_status,
-    find_report,
-    is_closed,
     mark_duplicate,
-    post_card,
     reassign,
     reject_for_reason,
     reply_to_citizen,
 )
-from bot.actions import refusal_text as _refusal_text
-from bot.actions import render_report_card as _render
-from channels.base import SendError, SendFailure
-from channels.telegram import TelegramEvents, TelegramSender, inline_keyboard
+from bot.actions.officer import refusal_text as _refusal_text
+from bot.actions.reports import ActionError, Actor, DeskEnv, find_report, is_closed, post_card
+from bot.core.ports import Clock, ConversationStore, Spawn
+from channels.base import ChannelSender, SendError
+from channels.telegram import TelegramEvents, TelegramSender
 from intake.cards import MENU_AGENCY, MENU_REJECT, desk_text, parse_callback, status_name
+from intake.catalog import Catalog
 from intake.lifecycle import OPEN, SlaPolicy, can_reassign, check_move, parse_status
 from intake.tickets import parse_ticket
-from intake.types import Reply, ReportStatus, conversation_key
-from storage import UnitOfWork
+from intake.types import ChannelCapabilities, Reply, ReportStatus, conversation_key
+from storage import Store, UnitOfWork
 from storage.models import Report, ReportCard
-
-if TYPE_CHECKING:
-    from bot.service import Service
 
 log = logging.getLogger(__name__)
 
 INBOX_CHANNEL = "telegram-desk"
 TELEGRAM = "telegram"
-REFRESH_POLL = 1.0  # seconds between looks for cards to re-render
-LEARN_EVERY = 600.0  # seconds between copying sent cards' message ids from the outbox
-MAX_EDIT_ATTEMPTS = 8
 QUEUE_LIMIT = 30
 CALLBACK_ANSWER_CHARS = 190  # Telegram allows 200
 
@@ -96,27 +82,35 @@ _SHORTCUTS = {
 
 
 class Desk:
-    def __init__(self, service: Service) -> None:
-        self.service = service
-        self.settings = service.settings
-        self.catalog = service.catalog
-        sla = self.settings.sla
-        self.sla = SlaPolicy.of(
-            verify_days=sla.verify_days,
-            respond_days=sla.respond_days,
-            autoclose_days=sla.autoclose_days,
-            holidays=sla.holidays,
-            tz=self.catalog.tz,
-        )
-        self.user_ids = frozenset(str(u) for u in self.settings.officers.user_ids)
+    """Officers' group updates (commands, replies to cards, button presses) into actions."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        *,
+        sla: SlaPolicy,
+        officer_ids: Iterable[str],
+        senders: Mapping[str, ChannelSender],
+        capabilities: Mapping[str, ChannelCapabilities],
+        conversations: ConversationStore,
+        clock: Clock,
+        spawn: Spawn,
+        wake: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.sla = sla
+        self.user_ids = frozenset(str(u) for u in officer_ids)
+        self.senders = senders  # live: a sender added later is seen
+        self.capabilities = capabilities
+        self.conversations = conversations
+        self.clock = clock
+        self.spawn = spawn
+        self._wake = wake  # the outbox dispatcher and the card editor
         self.bot_username: str | None = None
-        self._wake = asyncio.Event()
 
     # -- who may do what -------------------------------------------------------------------
-
-    @property
-    def clock(self) -> Callable[[], datetime]:
-        return self.service.clock
 
     @property
     def lang(self) -> str:
@@ -145,13 +139,7 @@ class Desk:
             )
 
     def env(self, now: datetime | None = None) -> DeskEnv:
-        pipeline = self.service.pipeline
-        return DeskEnv(
-            self.catalog,
-            now or self.clock(),
-            pipeline.capabilities,
-            getattr(pipeline, "conversations", None),
-        )
+        return DeskEnv(self.catalog, now or self.clock(), self.capabilities, self.conversations)
 
     def text(self, key: str, **values: object) -> str:
         return desk_text(key, self.lang, **values)
@@ -193,7 +181,7 @@ class Desk:
         now = self.clock()
         external_id = f"m{chat_id}:{msg.get('message_id')}"
         env = self.env(now)
-        async with self.service.store.unit_of_work() as uow:
+        async with self.store.unit_of_work() as uow:
             if not await self._first_time(uow, external_id, msg, now):
                 return "group: duplicate"
             user_id = str(user.get("id", ""))
@@ -239,7 +227,7 @@ class Desk:
         now = self.clock()
         env = self.env(now)
         actor = Actor.officer(user_id, _full_name(user))
-        async with self.service.store.unit_of_work() as uow:
+        async with self.store.unit_of_work() as uow:
             if not await self._first_time(uow, f"c{query_id}", query, now):
                 return "group: duplicate"
             report: Report | None = None
@@ -472,7 +460,7 @@ class Desk:
     # -- platform calls (after the transaction, in the background) -------------------------
 
     def _sender(self) -> TelegramSender | None:
-        sender = self.service.senders.get(TELEGRAM)
+        sender = self.senders.get(TELEGRAM)
         return sender if isinstance(sender, TelegramSender) else None
 
     def _answer(self, query_id: str | None, text: str) -> None:
@@ -486,14 +474,10 @@ class Desk:
             except SendError as exc:  # an old button (over 15 minutes): nothing to do
                 log.info("answerCallbackQuery failed: %s", exc.reason)
 
-        self.service.spawn(answer())
+        self.spawn(answer())
 
     def _woke(self) -> None:
-        self.service.dispatcher.wake()
-        self.wake()
-
-    def wake(self) -> None:
-        self._wake.set()
+        self._wake()
 
     async def learn_username(self) -> None:
         """Commands addressed to another bot (/status@OtherBot) are then left alone."""
@@ -504,93 +488,6 @@ class Desk:
             me = await sender.get_me()
             username = me.get("username")
             self.bot_username = str(username) if username else None
-
-    # -- cards -----------------------------------------------------------------------------
-
-    async def run(self, poll: float = REFRESH_POLL) -> None:
-        """Re-render due cards until cancelled."""
-        await self.learn_username()
-        next_learn = 0.0
-        while True:
-            try:
-                if time.monotonic() >= next_learn:  # keep cards findable if the outbox is pruned
-                    next_learn = time.monotonic() + LEARN_EVERY
-                    async with self.service.store.unit_of_work() as uow:
-                        await uow.desk.learn_message_ids()
-                await self.refresh_cards()
-            except Exception:
-                log.exception("refreshing report cards failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll)
-            self._wake.clear()
-
-    async def refresh_cards(self, limit: int = 20) -> int:
-        """Edit every card that is due; returns how many were edited."""
-        now = self.clock()
-        async with self.service.store.unit_of_work() as uow:
-            due = await uow.desk.due_cards(now, limit)
-        edited = 0
-        for card in due:
-            if await self._refresh(card, now):
-                edited += 1
-        return edited
-
-    async def _refresh(self, card: ReportCard, now: datetime) -> bool:
-        assert card.id is not None
-        sender = self._sender()
-        env = self.env(now)
-        async with self.service.store.unit_of_work() as uow:
-            if not await uow.desk.claim_card(card.id, card.refresh_due_at, now):
-                return False  # another worker has it, or it was asked for again meanwhile
-            report = await uow.reports.get_by_id(card.report_id)
-            if report is None:
-                return False
-            reply = await _render(uow, env, report, card)
-            message_id = card.message_id
-            if message_id is None:
-                row = await uow.desk.outbox_row(card.outbox_id) if card.outbox_id else None
-                if row is None or row.status == "dead":
-                    await uow.desk.set_card(card.id, now, last_error="the card was never sent")
-                    return False
-                if row.status == "sent" and row.external_id:
-                    message_id = row.external_id
-                    await uow.desk.set_card(card.id, now, message_id=message_id)
-                elif await uow.desk.replace_pending_payload(row.id or 0, reply.to_dict()):
-                    return True  # not sent yet: it will go out as it is now
-                else:  # being sent right now: look again shortly
-                    await uow.desk.set_card(card.id, now, refresh_due_at=now + timedelta(seconds=2))
-                    return False
-        if sender is None:
-            return False
-        try:
-            markup = inline_keyboard(reply.choices) if reply.choices else InlineKeyboardMarkup([])
-            await sender.bot.edit_message_text(
-                reply.text, chat_id=card.chat_id, message_id=int(message_id), reply_markup=markup
-            )
-        except Exception as exc:
-            error = sender.error(exc)
-            if "not modified" in error.reason.lower():
-                return True
-            await self._edit_failed(card, error, now)
-            return False
-        if card.attempts or card.last_error:
-            async with self.service.store.unit_of_work() as uow:
-                await uow.desk.set_card(card.id, now, attempts=0, last_error=None)
-        return True
-
-    async def _edit_failed(self, card: ReportCard, error: SendError, now: datetime) -> None:
-        assert card.id is not None
-        attempts = card.attempts + 1
-        retry = error.failure is SendFailure.RETRY and attempts < MAX_EDIT_ATTEMPTS
-        log.warning("editing the card of report %s failed: %s", card.report_id, error.reason)
-        values: dict[str, Any] = {"attempts": attempts, "last_error": error.reason[:300]}
-        async with self.service.store.unit_of_work() as uow:
-            current = await uow.desk.card(card.id)
-            if retry and current is not None and current.refresh_due_at is None:
-                # (if a newer change asked for an edit meanwhile, that one comes first anyway)
-                delay = error.retry_after if error.retry_after is not None else 2.0**attempts
-                values["refresh_due_at"] = now + timedelta(seconds=min(300.0, delay))
-            await uow.desk.set_card(card.id, now, **values)
 
 
 def _split_status(text: str) -> tuple[ReportStatus | None, str]:

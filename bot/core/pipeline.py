@@ -6,7 +6,7 @@ flow step plus one transaction; replies go to the outbox, never straight to a pl
 A message that fails to process stays in the inbox and is retried by `resume()`.
 
 Where conversation state lives, how a conversation is locked, the fast duplicate check and the
-per-sender rate limit are pluggable (`bot/scaling.py` provides Redis versions for several
+per-sender rate limit are ports (`bot.core.ports`; `bot.scaling` provides Redis versions for several
 workers); the defaults are the SQL conversation table, an in-process lock, and none. Whatever
 is plugged in, the inbox's unique constraint decides what is a duplicate, and a message is
 processed only while its inbox row is unprocessed, checked under the conversation lock.
@@ -17,14 +17,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any
 
-from bot.effects import EffectContext, apply_effects
-from bot.locks import KeyedLocks
+from bot.core.clock import utcnow
+from bot.core.conversations import SqlConversations
+from bot.core.locks import KeyedLocks
+from bot.core.ports import (
+    ApplyEffects,
+    ConversationLocks,
+    ConversationStore,
+    Dedupe,
+    EffectContext,
+    Observer,
+    RateLimit,
+)
 from intake import flow
 from intake.catalog import Catalog
 from intake.types import (
@@ -41,89 +50,6 @@ log = logging.getLogger(__name__)
 
 MAX_PROCESS_ATTEMPTS = 5
 
-# Called inside the transaction after each step: (uow, state before, state after, outcome,
-# message). Analytics hooks in here.
-Observer = Callable[
-    [
-        UnitOfWork,
-        "flow.ConversationState | None",
-        flow.ConversationState,
-        flow.Outcome,
-        InboundMessage,
-    ],
-    Awaitable[None],
-]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class ConversationStore(Protocol):
-    """Where conversation state lives. `load` gives the state and an opaque version that `save`
-    checks (compare-and-set: ConcurrentUpdate if someone saved in between)."""
-
-    async def load(self, uow: UnitOfWork, key: str) -> tuple[dict[str, Any] | None, Any]: ...
-
-    async def save(
-        self,
-        uow: UnitOfWork,
-        key: str,
-        channel: str,
-        chat_id: str,
-        state: dict[str, Any],
-        version: Any,
-        expires_at: datetime,
-        *,
-        now: datetime,
-        inbox_id: int,
-    ) -> None: ...
-
-
-class SqlConversations:
-    """The default: the `conversations` table, in the message's own transaction."""
-
-    async def load(self, uow: UnitOfWork, key: str) -> tuple[dict[str, Any] | None, Any]:
-        loaded = await uow.conversations.load(key)
-        return (loaded[0], loaded[1]) if loaded is not None else (None, None)
-
-    async def save(
-        self,
-        uow: UnitOfWork,
-        key: str,
-        channel: str,
-        chat_id: str,
-        state: dict[str, Any],
-        version: Any,
-        expires_at: datetime,
-        *,
-        now: datetime,
-        inbox_id: int,
-    ) -> None:
-        await uow.conversations.save(key, channel, chat_id, state, version, expires_at, now=now)
-
-
-class ConversationLocks(Protocol):
-    def hold(self, key: str) -> AbstractAsyncContextManager[None]: ...
-
-
-class Dedupe(Protocol):
-    """A fast duplicate check in front of the inbox: 0 unknown, 1 stored, 2 processed."""
-
-    async def stage(self, channel: str, external_id: str) -> int: ...
-
-    async def mark(self, channel: str, external_id: str, stage: int) -> None: ...
-
-
-class RateLimit(Protocol):
-    limit: int
-    window: float
-
-    async def hit(self, channel: str, sender: str) -> int:
-        """Count a message; how many the sender sent in the current window, this one included."""
-        ...
-
-
 STORED, PROCESSED = 1, 2
 
 
@@ -139,6 +65,7 @@ class Pipeline:
         store: Store,
         catalog: Catalog,
         capabilities: Mapping[str, ChannelCapabilities],
+        apply_effects: ApplyEffects,
         *,
         clock: Callable[[], datetime] = utcnow,
         locks: ConversationLocks | None = None,
@@ -150,6 +77,7 @@ class Pipeline:
         self.store = store
         self.catalog = catalog
         self.capabilities = dict(capabilities)
+        self.apply_effects = apply_effects
         self.clock = clock
         self.locks: ConversationLocks = locks or KeyedLocks()
         self.on_outbox = on_outbox  # wakes the dispatcher
@@ -311,7 +239,7 @@ class Pipeline:
         await uow.outbox.release_waiting(key, now)
         ctx = flow.FlowContext(now, self.catalog, self._capabilities(message.channel))
         outcome = flow.step(before, message, ctx)
-        state, replies = await apply_effects(
+        state, replies = await self.apply_effects(
             outcome, EffectContext(uow, message, contact, ctx, self.catalog)
         )
         for observer in self.observers:

@@ -22,9 +22,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from bot.pipeline import utcnow
+from bot.core.clock import utcnow
+from bot.core.ports import InflightTracker
 from channels.base import ChannelSender, SendError, SendFailure
 from intake.types import Reply
 from storage import Store
@@ -44,17 +44,6 @@ def backoff(attempts: int, rng: random.Random | None = None, base: float = BASE_
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
-class InflightTracker(Protocol):
-    """Records what this worker claims (so others can take it over if the worker dies): a claim
-    is announced by its lease end before it is made, then its rows are counted off."""
-
-    async def claiming(self, lease_until: datetime) -> None: ...
-
-    async def claimed(self, lease_until: datetime, rows: list[OutboxMessage]) -> None: ...
-
-    async def finished(self, row: OutboxMessage) -> None: ...
-
-
 class Dispatcher:
     def __init__(
         self,
@@ -62,17 +51,18 @@ class Dispatcher:
         senders: Mapping[str, ChannelSender],
         *,
         clock: Callable[[], datetime] = utcnow,
+        tracker: InflightTracker | None = None,
         batch: int = 50,
         concurrency: int = 100,
     ) -> None:
         self.store = store
-        self.senders = dict(senders)
+        self.senders = senders  # live: a sender added later is seen
         self.clock = clock
         self.batch = batch
         self.concurrency = concurrency
         self.base_delay = BASE_DELAY  # back-off of the first retry (doubles per attempt)
         self.lease_seconds = LEASE_SECONDS
-        self.tracker: InflightTracker | None = None
+        self.tracker = tracker
         self.rng = random.Random()  # jitter of retries (its own, not the global generator)
         self._wake = asyncio.Event()
 

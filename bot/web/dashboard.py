@@ -1,10 +1,10 @@
 """The read-only dashboard at /dashboard: server-rendered HTML with inline SVG charts.
 
 No JavaScript, no front-end build: the page is HTML and SVG written here, with the figures of
-`lapor stats` (bot/stats.py) plus reports per week by channel and per kelurahan. Charts: reports
-per week by channel, the conversation funnel per channel, agency response times, and a map of
-reports by kelurahan drawn from the boundaries GeoJSON of the configuration (dots at the areas'
-coordinates when there is none).
+`lapor stats` (`bot.analytics.stats`) plus reports per week by channel and per kelurahan.
+Charts: reports per week by channel, the conversation funnel per channel, agency response
+times, and a map of reports by kelurahan drawn from the boundaries GeoJSON of the configuration
+(dots at the areas' coordinates when there is none).
 
 Access: one of `service.api_tokens`, given as `Authorization: Bearer <token>` (scripts) or as
 `?token=<token>` (a browser: the link an admin opens). A valid `?token=` is answered with a
@@ -29,12 +29,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
+from bot.core.ports import Clock
 from bot.settings import Settings, load_boundaries
-from bot.stats import StatsQuery, compute_stats, parse_moment, stats_reader
 from intake.summary import channel_name, format_hours, format_number, format_percent
+from storage import Database
 from storage.analytics import Window
-
-router = APIRouter()
 
 COOKIE = "lapor_dashboard"
 COOKIE_MAX_AGE = 12 * 3600
@@ -89,10 +89,26 @@ def _authorised(request: Request, settings: Settings) -> bool:
     return _valid_cookie(request.cookies.get(COOKIE, ""), settings)
 
 
-@router.get("/dashboard", response_class=HTMLResponse)
-async def dashboard(request: Request) -> Response:
-    service = request.app.state.service
-    settings: Settings = service.settings
+@dataclass(frozen=True)
+class DashboardSource:
+    """What the page is drawn from."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+
+        async def page(request: Request) -> Response:
+            return await dashboard(request, self)
+
+        router.add_api_route("/dashboard", page, methods=["GET"], response_class=HTMLResponse)
+        return router
+
+
+async def dashboard(request: Request, source: DashboardSource) -> Response:
+    settings = source.settings
     token = request.query_params.get("token")
     if token is not None:
         if not _valid_token(token, settings):
@@ -113,7 +129,7 @@ async def dashboard(request: Request) -> Response:
     if not _authorised(request, settings):
         return _page_401()
     tz = ZoneInfo(settings.service.timezone)
-    now: datetime = service.clock()
+    now: datetime = source.clock()
     try:
         since = parse_moment(request.query_params.get("since"), tz, name="since")
         until = parse_moment(request.query_params.get("until"), tz, name="until")
@@ -124,7 +140,7 @@ async def dashboard(request: Request) -> Response:
         monday = today - timedelta(days=today.weekday() + 7 * (DEFAULT_WEEKS - 1))
         since = datetime.combine(monday, datetime.min.time(), tzinfo=tz)
     query = StatsQuery(since, until, "agency")
-    reader = stats_reader(service.db)
+    reader = stats_reader(source.db)
     stats = await compute_stats(reader, settings, query, now=now)
     offset = int((now.astimezone(tz).utcoffset() or timedelta()).total_seconds())
     window = Window(since, until)

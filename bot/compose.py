@@ -1,0 +1,347 @@
+"""The composition root: the one place that builds the service from its configuration and hands
+each part only what it uses.
+
+`Service` holds the assembled parts (storage, the city catalogue, the pipeline, the outbox
+dispatcher, the media fetcher, the officer desk, the time limits, one ingress per channel) and
+starts and stops their background work. `create_app` puts the web routes around it for
+`lapor serve`; `chat` runs the same service with the terminal as the citizen's phone, so
+`lapor chat` exercises exactly what `lapor serve` runs, minus the web server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from fastapi import FastAPI
+
+from bot.actions.citizen import apply_effects
+from bot.actions.reports import DeskEnv
+from bot.analytics.funnel import FunnelRecorder
+from bot.core.clock import utcnow
+from bot.core.dispatcher import Dispatcher
+from bot.core.media import MediaFetcher
+from bot.core.pipeline import Pipeline
+from bot.core.ports import Clock
+from bot.core.workers import Workers
+from bot.desk.cards import CardEditor
+from bot.desk.group import Desk
+from bot.desk.sla import SlaWorker
+from bot.ingress import console as console_ingress
+from bot.ingress import whatsapp as whatsapp_ingress
+from bot.ingress.sms import SmsIngress
+from bot.ingress.telegram import Poller, TelegramIngress
+from bot.ingress.whatsapp import WhatsAppIngress
+from bot.scaling.cluster import Scaling
+from bot.settings import Settings, load_boundaries, load_settings
+from bot.web.api import ReportApi
+from bot.web.app import build_app
+from bot.web.dashboard import DashboardSource
+from channels.base import ChannelSender
+from channels.console import ConsoleChannel
+from channels.secrets import register_secret
+from channels.sms import SmsProvider, SmsSender
+from channels.sms_android import AndroidGatewayProvider
+from channels.sms_twilio import TwilioProvider
+from channels.telegram import TelegramSender
+from channels.whatsapp import WhatsAppSender
+from intake.catalog import Catalog
+from intake.lifecycle import SlaPolicy
+from storage import Database, Store, migrate
+from storage.media import MediaStore
+
+log = logging.getLogger(__name__)
+
+RESUME_EVERY = 30.0  # seconds between sweeps for inbox rows that failed to process
+
+
+class StartupError(Exception):
+    """The service cannot start; the message says why and what to do."""
+
+
+def prepare_database(settings: Settings) -> None:
+    """Bring the schema up to date on SQLite; on PostgreSQL insist that `lapor migrate` ran."""
+    url = settings.storage.database_url
+    if url.startswith("sqlite"):
+        migrate.upgrade(url)
+        return
+    current, head = migrate.current(url), migrate.head()
+    if current != head:
+        raise StartupError(
+            f"the database schema is at {current or 'nothing'}, this version needs {head}: "
+            "run `lapor migrate` first"
+        )
+
+
+def build_catalog(settings: Settings) -> Catalog:
+    """The city as the flow sees it, built from configuration once at start-up."""
+    return Catalog.build(
+        city_name=settings.places.city_name,
+        categories=settings.domain_categories(),
+        agencies=settings.domain_agencies(),
+        areas=settings.domain_areas(),
+        boundaries=load_boundaries(settings),
+        ticket_prefix=settings.service.ticket_prefix,
+        text_overrides=settings.texts,
+        default_language=settings.service.default_language,
+        conversation_timeout=timedelta(minutes=settings.flow.conversation_timeout_minutes),
+        max_photos=settings.flow.max_photos,
+        max_description_chars=settings.flow.max_description_chars,
+        verify_days=settings.sla.verify_days,
+        officers_chat_id=settings.officers.default_chat_id or None,
+        tz=ZoneInfo(settings.service.timezone),
+    )
+
+
+def build_senders(settings: Settings) -> dict[str, ChannelSender]:
+    """The platform channels that run, from configuration."""
+    senders: dict[str, ChannelSender] = {}
+    telegram = settings.channels.telegram
+    if telegram.enabled:
+        senders["telegram"] = TelegramSender(telegram.token.get_secret_value(), telegram.api_base)
+    whatsapp = settings.channels.whatsapp
+    if whatsapp.enabled:
+        senders["whatsapp"] = WhatsAppSender(
+            whatsapp.phone_number_id,
+            whatsapp.access_token.get_secret_value(),
+            graph_base=whatsapp.graph_base,
+            api_version=whatsapp.api_version,
+            status_template=whatsapp.status_template,
+            template_language=whatsapp.template_language,
+        )
+    sms = settings.channels.sms
+    if sms.enabled:
+        provider: SmsProvider
+        if sms.provider == "twilio":
+            public_url = settings.service.public_url.rstrip("/")
+            provider = TwilioProvider(
+                sms.account_sid,
+                sms.auth_token.get_secret_value(),
+                sms.from_number,
+                api_base=sms.api_base,
+                status_callback=f"{public_url}/webhooks/sms/twilio" if public_url else None,
+            )
+        else:
+            provider = AndroidGatewayProvider(
+                sms.gateway_url, sms.username, sms.password.get_secret_value()
+            )
+        senders["sms"] = SmsSender(provider)
+    return senders
+
+
+def sla_policy(settings: Settings, catalog: Catalog) -> SlaPolicy:
+    sla = settings.sla
+    return SlaPolicy.of(
+        verify_days=sla.verify_days,
+        respond_days=sla.respond_days,
+        autoclose_days=sla.autoclose_days,
+        holidays=sla.holidays,
+        tz=catalog.tz,
+    )
+
+
+class Service:
+    """The assembled service. `senders` are the platform channels (`build_senders`); tests and
+    the console pass their own, and `add_sender` adds one later."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        senders: Mapping[str, ChannelSender] | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        for secret in settings.secret_values():
+            register_secret(secret)
+        self.catalog = catalog = build_catalog(settings)
+        self.db = Database(settings.storage.database_url)
+        self.store = store = Store(self.db)
+        self.senders: dict[str, ChannelSender] = dict(senders or {})
+        self.workers = Workers()
+        # Shared state for several workers when storage.redis_url is set (bot.scaling).
+        self.scaling = Scaling(settings.storage.redis_url, settings.storage.database_url)
+        self.dispatcher = Dispatcher(
+            store, self.senders, clock=clock, tracker=self.scaling.tracker()
+        )
+        self.pipeline = pipeline = Pipeline(
+            store,
+            catalog,
+            {name: sender.capabilities for name, sender in self.senders.items()},
+            apply_effects,
+            clock=clock,
+            on_outbox=self.scaling.outbox_notifier(self._outbox_changed),
+            **self.scaling.pipeline_options(),
+        )
+        # Analytics: the conversation funnel and topic words of filed reports.
+        pipeline.observers.append(FunnelRecorder.for_catalog(catalog))
+        self.media = MediaFetcher(
+            store, self.senders, MediaStore(Path(settings.storage.media_dir)), clock=clock
+        )
+        # The officer desk (Telegram groups, report cards) and the time limits.
+        self.cards = CardEditor(
+            store, catalog, senders=self.senders, capabilities=pipeline.capabilities, clock=clock
+        )
+        self.desk = Desk(
+            store,
+            catalog,
+            sla=sla_policy(settings, catalog),
+            officer_ids=[str(u) for u in settings.officers.user_ids],
+            senders=self.senders,
+            capabilities=pipeline.capabilities,
+            conversations=pipeline.conversations,
+            clock=clock,
+            spawn=self.workers.spawn,
+            wake=self._outbox_changed,
+        )
+        self.sla = SlaWorker(
+            store,
+            catalog,
+            sla_policy(settings, catalog),
+            env=self.desk_env,
+            clock=clock,
+            wake=self._outbox_changed,
+        )
+        # One ingress per platform: webhook routes (and polling) into the pipeline.
+        channels = settings.channels
+        self.telegram = TelegramIngress(
+            channels.telegram,
+            pipeline,
+            store,
+            group_updates=self.desk.handle,
+            senders=self.senders,
+            clock=clock,
+            spawn=self.workers.spawn,
+        )
+        self.whatsapp = WhatsAppIngress(
+            channels.whatsapp,
+            pipeline,
+            store,
+            senders=self.senders,
+            clock=clock,
+            spawn=self.workers.spawn,
+            wake_outbox=self.dispatcher.wake,
+        )
+        self.whatsapp.attach_window()  # the sender learns the 24-hour window from the contacts
+        self.sms = SmsIngress(
+            channels.sms, settings.service.public_url, pipeline, store, clock=clock
+        )
+
+    def desk_env(self, now: datetime | None = None) -> DeskEnv:
+        """What officer actions need besides the unit of work (desk, time limits, REST API)."""
+        return self.desk.env(now)
+
+    def _outbox_changed(self) -> None:
+        """Replies were queued (and report cards may be due): wake the senders."""
+        self.dispatcher.wake()
+        self.cards.wake()
+
+    def add_sender(self, sender: ChannelSender) -> None:
+        self.senders[sender.name] = sender
+        self.pipeline.capabilities[sender.name] = sender.capabilities
+        self.whatsapp.attach_window()
+
+    async def start(self, *, workers: bool = True) -> None:
+        await self.pipeline.resume()
+        if not workers:
+            return
+        run = self.workers.run
+        self.scaling.start(self.workers, self.store, self.dispatcher.wake)
+        run(self.dispatcher.run(), "outbox")
+        run(self._resume_loop(), "inbox-resume")
+        run(self.media.run(), "media")
+        self.workers.spawn(self.desk.learn_username())
+        run(self.cards.run(), "desk-cards")
+        run(self.scaling.exclusive("sla", self.sla.run), "sla")
+        telegram = self.settings.channels.telegram
+        sender = self.telegram.sender()
+        if telegram.enabled and telegram.mode == "polling" and sender is not None:
+            # One worker of the deployment polls at a time (a Redis lease, when configured).
+            poller = Poller(self.telegram, sender)
+            run(self.scaling.exclusive("telegram-polling", poller.run), "telegram-polling")
+
+    async def _resume_loop(self) -> None:
+        while True:
+            await asyncio.sleep(RESUME_EVERY)
+            try:
+                await self.pipeline.resume()
+            except Exception:
+                log.exception("inbox resume failed")
+
+    async def stop(self) -> None:
+        await self.workers.stop()
+        for sender in self.senders.values():
+            await sender.aclose()
+        await self.scaling.close()
+        await self.db.dispose()
+
+
+def create_app(service: Service, *, workers: bool = True) -> FastAPI:
+    """The web service around `service`: webhooks, REST API, dashboard, health."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start(workers=workers)
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    settings = service.settings
+    api = ReportApi(
+        settings,
+        service.store,
+        service.db,
+        desk_env=service.desk_env,
+        wake=service._outbox_changed,
+        clock=service.clock,
+    )
+    dashboard = DashboardSource(settings, service.db, service.clock)  # read-only, token-protected
+    return build_app(
+        routers=[
+            api.router(),
+            dashboard.router(),
+            service.telegram.router(),
+            service.whatsapp.router(),
+            service.sms.router(),
+        ],
+        readiness={"database": service.db.ping, "redis": service.scaling.ping},
+        lifespan=lifespan,
+        body_limits={whatsapp_ingress.PATH: whatsapp_ingress.MAX_BODY},
+    )
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process (an import-string factory for uvicorn's `--workers`):
+    configuration from `LAPOR_CONFIG` and the `LAPOR_*` environment, as `lapor serve` reads it."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO,
+            format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s",
+        )
+    settings = load_settings()
+    return create_app(Service(settings, senders=build_senders(settings)))
+
+
+async def chat(settings: Settings, lines: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """`lapor chat`: the service with the console as its only channel, no web server."""
+    await asyncio.to_thread(prepare_database, settings)
+    console = ConsoleChannel(out)
+    service = Service(settings, senders={console.name: console})
+    await service.start(workers=False)
+    try:
+        await console_ingress.converse(
+            console, service.pipeline, service.dispatcher.drain, service.clock, lines, out
+        )
+    finally:
+        await service.stop()
+    return 0

@@ -1,0 +1,2 @@
+"""Several workers sharing one deployment through Redis: `cluster` coordinates them,
+`adapters` implements the core ports on Redis."""
