@@ -14,6 +14,7 @@ import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from html.parser import HTMLParser
 from pathlib import Path
 
 import analytics_data
@@ -222,3 +223,54 @@ async def test_a_new_city_without_reports_gets_an_empty_dashboard(
     assert "Periode 1 Maret 2026 s.d. 7 Maret 2026: Belum ada laporan." in page.text
     assert "01-03-2026 s.d. 07-03-2026" in page.text
     assert page.text.count('<path class="area"') == 27  # the map, all kelurahan at zero
+
+
+HOSTILE = '<script>alert("x")</script> & "<b>"'
+
+
+class PageParser(HTMLParser):
+    """The tags, attribute names and text (entities decoded) of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attributes: set[str] = set()
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attributes.update(name for name, _ in attrs)
+
+    def handle_data(self, data: str) -> None:
+        self.texts.append(data)
+
+
+async def test_names_from_the_configuration_are_escaped(sqlite_url: str, tmp_path: Path) -> None:
+    # A city, category, agency and kelurahan named with markup, in the page template (title,
+    # heading, summary, topics) and in the SVG charts (agency chart, map).
+    names = {
+        "LAPOR_PLACES__CITY_NAME": HOSTILE,
+        "LAPOR_CATEGORIES__0__NAME": HOSTILE,  # "jalan", the most reported category
+        "LAPOR_AGENCIES__0__NAME": HOSTILE,  # "dpupr", the agency of "jalan"
+        "LAPOR_AREAS__0__KELURAHAN": HOSTILE,  # Oro-oro Ombo
+    }
+    service: Service = make_service(sqlite_url, tmp_path, **names)
+    analytics_data.write(sqlite_url, analytics_data.generate(120, end=END, days=30, seed=3))
+    service.clock = lambda: END
+    async with (
+        serve(create_app(service, workers=False)) as base_url,
+        client(base_url, Authorization=f"Bearer {API_TOKEN}") as script,
+    ):
+        page = await script.get("/dashboard")
+    assert page.status_code == 200
+    assert "<script" not in page.text and '"<b>"' not in page.text
+    parsed = PageParser()
+    parsed.feed(page.text)
+    assert "script" not in parsed.tags and "b" in parsed.tags  # only the topics' own <b>
+    assert not [a for a in parsed.attributes if a.startswith("on")]
+    texts = parsed.texts
+    assert texts.count(HOSTILE) >= 2  # <title> of the page and of the agency chart
+    assert f"Pengaduan warga {HOSTILE}" in texts
+    assert f"{HOSTILE} " in texts  # the category among the topics, before its <b>count</b>
+    assert any(t.startswith(f"{HOSTILE}: ") and t.endswith(" laporan") for t in texts)  # map
+    assert any(HOSTILE in t for t in texts if t.startswith("Periode "))  # the summary

@@ -1,10 +1,14 @@
 """The read-only dashboard at /dashboard: server-rendered HTML with inline SVG charts.
 
-No JavaScript, no front-end build: the page is HTML and SVG written here, with the figures of
-`lapor stats` (`bot.analytics.stats`) plus reports per week by channel and per kelurahan.
-Charts: reports per week by channel, the conversation funnel per channel, agency response
-times, and a map of reports by kelurahan drawn from the boundaries GeoJSON of the configuration
-(dots at the areas' coordinates when there is none).
+No JavaScript, no front-end build: the page is HTML and SVG with the figures of `lapor stats`
+(`bot.analytics.stats`) plus reports per week by channel and per kelurahan. Charts: reports per
+week by channel, the conversation funnel per channel, agency response times, and a map of reports
+by kelurahan drawn from the boundaries GeoJSON of the configuration (dots at the areas'
+coordinates when there is none).
+
+The HTML is in Jinja2 templates (bot/web/templates/, autoescaped); the charts are drawn here as
+markupsafe.Markup built only with `Markup.format`, which escapes every value put into them
+(names of channels, agencies, kelurahan, categories...), so the template inserts them as they are.
 
 Access: one of `service.api_tokens`, given as `Authorization: Bearer <token>` (scripts) or as
 `?token=<token>` (a browser: the link an admin opens). A valid `?token=` is answered with a
@@ -21,13 +25,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from html import escape
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 
 from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
 from bot.core.ports import Clock
@@ -58,6 +63,14 @@ CHANNEL_COLOURS = {
 OTHER_COLOURS = ("#8e44ad", "#c0392b", "#16a085", "#d4a017")
 LEGEND_W = 130  # room right of the map for its legend
 MAP_SCALE = ("#eef4fb", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
+TEMPLATES = Environment(
+    loader=PackageLoader("bot.web", "templates"),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
 
 
 # -- access ---------------------------------------------------------------------------------
@@ -134,7 +147,8 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
         since = parse_moment(request.query_params.get("since"), tz, name="since")
         until = parse_moment(request.query_params.get("until"), tz, name="until")
     except ValueError as exc:
-        return HTMLResponse(_error_page(str(exc)), status_code=422, headers=HEADERS)
+        page = _render("error.html", message=str(exc))
+        return HTMLResponse(page, status_code=422, headers=HEADERS)
     if since is None:
         today = now.astimezone(tz).date()
         monday = today - timedelta(days=today.weekday() + 7 * (DEFAULT_WEEKS - 1))
@@ -159,20 +173,15 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
 
 
 def _page_401() -> HTMLResponse:
-    body = (
-        "<h1>Dashboard</h1><p>Open this page with an API token: "
-        "<code>/dashboard?token=&lt;token&gt;</code> (or send "
-        "<code>Authorization: Bearer &lt;token&gt;</code>).</p>"
-    )
     return HTMLResponse(
-        _document("Dashboard: token needed", body),
+        _render("token_needed.html"),
         status_code=401,
         headers={**HEADERS, "WWW-Authenticate": "Bearer"},
     )
 
 
-def _error_page(message: str) -> str:
-    return _document("Dashboard", f"<h1>Dashboard</h1><p>{escape(message)}</p>")
+def _render(template: str, **context: Any) -> str:
+    return TEMPLATES.get_template(template).render(**context)
 
 
 # -- the page ---------------------------------------------------------------------------------
@@ -187,10 +196,8 @@ def render_page(
     since: date | None,
     until: date | None,
 ) -> str:
-    city = settings.places.city_name or "Dashboard"
     reports, hours, sla = stats["reports"], stats["hours"], stats["sla"]
     satisfaction = stats["satisfaction"]
-    period = _period_text(since, until)
     tiles = [
         ("Total laporan", format_number(reports["total"], "id")),
         ("Masih dalam proses", format_number(reports["in_process"], "id")),
@@ -205,71 +212,34 @@ def render_page(
             else "-",
         ),
     ]
-    tile_html = "".join(
-        f'<div class="tile"><div class="value">{escape(v)}</div>'
-        f'<div class="label">{escape(k)}</div></div>'
-        for k, v in tiles
-    )
-    form = (
-        '<form method="get" action="/dashboard" class="period">'
-        f'<label>Dari <input type="date" name="since" value="{_date_value(since)}"></label> '
-        f'<label>Sampai <input type="date" name="until" value="{_date_value(until)}"></label> '
-        '<button type="submit">Tampilkan</button></form>'
-    )
+    top = stats["top_topics"]
     channels = stats["channels"]
-    body = f"""
-<header><h1>Pengaduan warga {escape(city)}</h1><p class="period">{escape(period)}</p>{form}
-</header>
-<section class="tiles">{tile_html}</section>
-<section class="summary"><p lang="id">{escape(stats["summary"]["id"])}</p>
-<p lang="en" class="en">{escape(stats["summary"]["en"])}</p></section>
-<section><h2>Laporan per minggu menurut kanal</h2>{weekly_chart(weekly, since, until)}</section>
-<section><h2>Corong percakapan per kanal</h2>
-<p class="note">Dari percakapan yang dimulai: berapa yang mencapai tiap langkah, dan berapa
-yang menjadi laporan.</p>{funnel_charts(channels)}{abandon_table(channels)}</section>
-<section><h2>Waktu tanggapan per dinas</h2>
-<p class="note">Median (batang) dan persentil ke-90 (garis) jam sejak laporan masuk sampai
-tindakan pertama petugas; batas verifikasi {sla["verify_days"]} hari kerja, tindak lanjut
-{sla["respond_days"]} hari kerja.</p>{agency_chart(stats.get("groups", []))}</section>
-<section><h2>Peta laporan per kelurahan</h2>{kelurahan_map(settings, by_kelurahan)}</section>
-<section><h2>Topik terbanyak</h2>{topics(stats["top_topics"])}</section>
-"""
-    return _document(f"Dashboard {city}", body)
-
-
-def _document(title: str, body: str) -> str:
-    return f"""<!DOCTYPE html>
-<html lang="id"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)}</title><style>{STYLE}</style></head>
-<body>{body}</body></html>
-"""
-
-
-STYLE = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
-  padding: 16px 28px; color: #1d2733; background: #f6f8fa; }
-h1 { font-size: 24px; margin: 4px 0; } h2 { font-size: 17px; margin: 0 0 8px; }
-header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 16px; }
-p.period { color: #55606d; margin: 0; }
-form.period { margin-left: auto; font-size: 14px; }
-section { background: #fff; border: 1px solid #dde3ea; border-radius: 8px; padding: 14px 18px;
-  margin: 14px 0; }
-section.tiles { display: flex; flex-wrap: wrap; gap: 12px; background: none; border: none;
-  padding: 0; }
-.tile { background: #fff; border: 1px solid #dde3ea; border-radius: 8px; padding: 10px 14px;
-  min-width: 110px; flex: 1; }
-.tile .value { font-size: 24px; font-weight: 600; }
-.tile .label { color: #55606d; font-size: 13px; }
-.summary p { margin: 4px 0; line-height: 1.45; } .summary .en { color: #55606d; font-size: 14px; }
-.note { color: #55606d; font-size: 13px; margin: 0 0 8px; }
-.funnels { display: flex; flex-wrap: wrap; gap: 18px; }
-table { border-collapse: collapse; font-size: 13px; margin-top: 10px; }
-th, td { text-align: left; padding: 3px 10px 3px 0; border-bottom: 1px solid #eef1f4; }
-td.n { text-align: right; }
-svg text { font-family: system-ui, sans-serif; }
-.topics { display: flex; gap: 40px; flex-wrap: wrap; } .topics ol { margin: 0; padding-left: 20px; }
-"""
+    return _render(
+        "dashboard.html",
+        city=settings.places.city_name or "Dashboard",
+        period=_period_text(since, until),
+        since=_date_value(since),
+        until=_date_value(until),
+        tiles=tiles,
+        summary=stats["summary"],
+        weekly_chart=weekly_chart(weekly, since, until),
+        funnel_charts=funnel_charts(channels),
+        abandoned=abandoned_rows(channels),
+        verify_days=sla["verify_days"],
+        respond_days=sla["respond_days"],
+        agency_chart=agency_chart(stats.get("groups", [])),
+        kelurahan_map=kelurahan_map(settings, by_kelurahan),
+        topics=[
+            (
+                "Kategori",
+                [(c["name"], format_number(c["reports"], "id")) for c in top["categories"]],
+            ),
+            (
+                "Kata dalam uraian",
+                [(w["word"], format_number(w["reports"], "id")) for w in top["words"]],
+            ),
+        ],
+    )
 
 
 def _period_text(since: date | None, until: date | None) -> str:
@@ -294,15 +264,33 @@ def channel_colour(channel: str, index: int = 0) -> str:
     return CHANNEL_COLOURS.get(channel, OTHER_COLOURS[index % len(OTHER_COLOURS)])
 
 
-def _legend(items: Iterable[tuple[str, str]], x: float, y: float) -> str:
+def _svg(template: str, **values: Any) -> Markup:
+    """SVG markup: `template` (text written here, never data) with every value HTML-escaped
+    after formatting, as `Markup.format` does; format specs such as `{x:.1f}` apply."""
+    return Markup(template).format(**values)
+
+
+def _joined(parts: Iterable[Markup]) -> Markup:
+    return Markup("").join(parts)
+
+
+def _legend(items: Iterable[tuple[str, str]], x: float, y: float) -> Markup:
     parts = []
     for name, colour in items:
         parts.append(
-            f'<rect x="{x:.0f}" y="{y - 9:.0f}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{x + 14:.0f}" y="{y:.0f}" font-size="12">{escape(name)}</text>'
+            _svg(
+                '<rect x="{x:.0f}" y="{top:.0f}" width="10" height="10" fill="{colour}"/>'
+                '<text x="{text_x:.0f}" y="{y:.0f}" font-size="12">{name}</text>',
+                x=x,
+                top=y - 9,
+                colour=colour,
+                text_x=x + 14,
+                y=y,
+                name=name,
+            )
         )
         x += 24 + 7 * len(name)
-    return "".join(parts)
+    return _joined(parts)
 
 
 # -- charts -------------------------------------------------------------------------------------
@@ -310,10 +298,12 @@ def _legend(items: Iterable[tuple[str, str]], x: float, y: float) -> str:
 
 def weekly_chart(
     weekly: Sequence[tuple[int, str, int]], since: date | None, until: date | None
-) -> str:
-    """Stacked bars: reports per week (Monday to Sunday, local time), one colour per channel."""
+) -> Markup | None:
+    """Stacked bars: reports per week (Monday to Sunday, local time), one colour per channel.
+
+    None when there are no reports."""
     if not weekly:
-        return '<p class="note">Belum ada laporan pada periode ini.</p>'
+        return None
     weeks = sorted({w for w, _, _ in weekly})
     first, last = weeks[0], weeks[-1]
     if since is not None:
@@ -330,15 +320,28 @@ def weekly_chart(
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
     step = plot_w / len(span)
     bar = max(step * 0.72, 1.0)
-    parts = [f'<svg class="chart weekly" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="Laporan per minggu menurut kanal" width="100%">']  # fmt: skip
+    parts = [
+        _svg(
+            '<svg class="chart weekly" viewBox="0 0 {width} {height}" role="img" '
+            'aria-label="Laporan per minggu menurut kanal" width="100%">',
+            width=width,
+            height=height,
+        )
+    ]
     for i in range(5):
-        value = top * i / 4
         y = top_pad + plot_h - plot_h * i / 4
         parts.append(
-            f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e8ee"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
-            f"{format_number(value, 'id')}</text>"
+            _svg(
+                '<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e8ee"/>'
+                '<text x="{text_x}" y="{text_y:.1f}" font-size="11" text-anchor="end">'
+                "{value}</text>",
+                left=left,
+                right=width - 10,
+                y=y,
+                text_x=left - 6,
+                text_y=y + 4,
+                value=format_number(top * i / 4, "id"),
+            )
         )
     label_every = max(1, math.ceil(len(span) / 12))
     for i, week in enumerate(span):
@@ -351,18 +354,31 @@ def weekly_chart(
             h = plot_h * n / top
             y -= h
             parts.append(
-                f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                f'fill="{colours[channel]}"><title>{escape(_week_label(week))}: '
-                f"{escape(channel_name(channel))} {n}</title></rect>"
+                _svg(
+                    '<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" '
+                    'height="{h:.1f}" fill="{colour}"><title>{week}: {channel} {n}</title></rect>',
+                    x=x,
+                    y=y,
+                    bar=bar,
+                    h=h,
+                    colour=colours[channel],
+                    week=_week_label(week),
+                    channel=channel_name(channel),
+                    n=n,
+                )
             )
         if i % label_every == 0:
             parts.append(
-                f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" font-size="11" '
-                f'text-anchor="middle">{escape(_week_label(week))}</text>'
+                _svg(
+                    '<text x="{x:.1f}" y="{y}" font-size="11" text-anchor="middle">{week}</text>',
+                    x=x + bar / 2,
+                    y=height - bottom + 16,
+                    week=_week_label(week),
+                )
             )
     parts.append(_legend(((channel_name(c), colours[c]) for c in channels), left, 16))
-    parts.append("</svg>")
-    return "".join(parts)
+    parts.append(Markup("</svg>"))
+    return _joined(parts)
 
 
 def _week_of(day: date) -> int:
@@ -386,13 +402,10 @@ def _nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def funnel_charts(channels: Sequence[Mapping[str, Any]]) -> str:
+def funnel_charts(channels: Sequence[Mapping[str, Any]]) -> list[Markup]:
     """One small chart per channel: conversations reaching each stage, then filed."""
-    shown = [c for c in channels if c["conversations"]]
-    if not shown:
-        return '<p class="note">Belum ada percakapan pada periode ini.</p>'
     charts = []
-    for i, channel in enumerate(shown):
+    for i, channel in enumerate(c for c in channels if c["conversations"]):
         started = channel["conversations"]
         rows = [("dimulai", started)]
         rows += [(STAGE_NAMES.get(f["stage"], f["stage"]), f["reached"]) for f in channel["funnel"]]
@@ -401,26 +414,45 @@ def funnel_charts(channels: Sequence[Mapping[str, Any]]) -> str:
         width, row_h, label_w = 330, 20, 110
         height = 30 + row_h * len(rows)
         parts = [
-            f'<svg class="chart funnel" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" role="img" aria-label="Corong {escape(channel["name"])}">',
-            f'<text x="0" y="16" font-size="14" font-weight="600">{escape(channel["name"])}'
-            f" · selesai {escape(format_percent(channel['completion_rate'], 'id'))}</text>",
+            _svg(
+                '<svg class="chart funnel" viewBox="0 0 {width} {height}" width="{width}" '
+                'height="{height}" role="img" aria-label="Corong {name}">'
+                '<text x="0" y="16" font-size="14" font-weight="600">{name}'
+                " · selesai {completion}</text>",
+                width=width,
+                height=height,
+                name=channel["name"],
+                completion=format_percent(channel["completion_rate"], "id"),
+            )
         ]
         for j, (name, n) in enumerate(rows):
             y = 26 + j * row_h
             w = (width - label_w - 70) * (n / started if started else 0)
             parts.append(
-                f'<text x="{label_w - 6}" y="{y + 13}" font-size="12" text-anchor="end">'
-                f"{escape(name)}</text>"
-                f'<rect class="bar" x="{label_w}" y="{y + 2}" width="{max(w, 0.5):.1f}" '
-                f'height="{row_h - 5}" fill="{colour}" opacity="{1 - 0.05 * j:.2f}">'
-                f"<title>{escape(name)}: {n}</title></rect>"
-                f'<text x="{label_w + w + 6:.1f}" y="{y + 13}" font-size="11">'
-                f"{format_number(n, 'id')}</text>"
+                _svg(
+                    '<text x="{label_x}" y="{text_y}" font-size="12" text-anchor="end">'
+                    "{name}</text>"
+                    '<rect class="bar" x="{label_w}" y="{bar_y}" width="{w:.1f}" '
+                    'height="{bar_h}" fill="{colour}" opacity="{opacity:.2f}">'
+                    "<title>{name}: {n}</title></rect>"
+                    '<text x="{n_x:.1f}" y="{text_y}" font-size="11">{count}</text>',
+                    label_x=label_w - 6,
+                    text_y=y + 13,
+                    name=name,
+                    label_w=label_w,
+                    bar_y=y + 2,
+                    w=max(w, 0.5),
+                    bar_h=row_h - 5,
+                    colour=colour,
+                    opacity=1 - 0.05 * j,
+                    n=n,
+                    n_x=label_w + w + 6,
+                    count=format_number(n, "id"),
+                )
             )
-        parts.append("</svg>")
-        charts.append("".join(parts))
-    return f'<div class="funnels">{"".join(charts)}</div>'
+        parts.append(Markup("</svg>"))
+        charts.append(_joined(parts))
+    return charts
 
 
 STAGE_NAMES = {
@@ -440,43 +472,50 @@ REASON_NAMES = {
 }
 
 
-def abandon_table(channels: Sequence[Mapping[str, Any]]) -> str:
-    rows = []
-    for channel in channels:
-        for a in channel["abandoned"]["by_step"][:4]:
-            rows.append(
-                f"<tr><td>{escape(channel['name'])}</td>"
-                f"<td>{escape(STAGE_NAMES.get(a['stage'], a['stage']))} ({escape(a['step'])})</td>"
-                f"<td>{escape(REASON_NAMES.get(a['reason'], a['reason']))}</td>"
-                f'<td class="n">{format_number(a["conversations"], "id")}</td></tr>'
-            )
-    if not rows:
-        return ""
-    head = "<tr><th>Kanal</th><th>Berhenti di</th><th>Sebab</th><th>Percakapan</th></tr>"
-    return f'<table class="abandoned">{head}{"".join(rows)}</table>'
+def abandoned_rows(channels: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Where conversations stopped, the four most common steps per channel, for the table."""
+    return [
+        {
+            "channel": channel["name"],
+            "stage": STAGE_NAMES.get(a["stage"], a["stage"]),
+            "step": a["step"],
+            "reason": REASON_NAMES.get(a["reason"], a["reason"]),
+            "conversations": format_number(a["conversations"], "id"),
+        }
+        for channel in channels
+        for a in channel["abandoned"]["by_step"][:4]
+    ]
 
 
-def agency_chart(groups: Sequence[Mapping[str, Any]]) -> str:
+def agency_chart(groups: Sequence[Mapping[str, Any]]) -> Markup | None:
     """Horizontal bars: median hours to the first officer response, a line to the 90th
-    percentile; the agencies with reports, slowest first."""
+    percentile; the agencies with reports, slowest first. None when no agency has reports."""
     rows = [g for g in groups if g["reports"]["total"]]
     if not rows:
-        return '<p class="note">Belum ada laporan pada periode ini.</p>'
+        return None
     rows.sort(key=lambda g: -(g["hours"]["first_response"]["median"] or -1))
     top = _nice_ceiling(max((g["hours"]["first_response"]["p90"] or 0) for g in rows) or 1)
     width, row_h, label_w, right = 900, 24, 300, 200
     height = 34 + row_h * len(rows)
     plot_w = width - label_w - right
     parts = [
-        f'<svg class="chart agencies" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        'aria-label="Waktu tanggapan per dinas">'
+        _svg(
+            '<svg class="chart agencies" viewBox="0 0 {width} {height}" width="100%" role="img" '
+            'aria-label="Waktu tanggapan per dinas">',
+            width=width,
+            height=height,
+        )
     ]
     for i in range(5):
         x = label_w + plot_w * i / 4
         parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="18" y2="{height - 4}" stroke="#e3e8ee"/>'
-            f'<text x="{x:.1f}" y="12" font-size="11" text-anchor="middle">'
-            f"{escape(format_hours(top * i / 4, 'id') if i else '0')}</text>"
+            _svg(
+                '<line x1="{x:.1f}" x2="{x:.1f}" y1="18" y2="{bottom}" stroke="#e3e8ee"/>'
+                '<text x="{x:.1f}" y="12" font-size="11" text-anchor="middle">{label}</text>',
+                x=x,
+                bottom=height - 4,
+                label=format_hours(top * i / 4, "id") if i else "0",
+            )
         )
     for j, g in enumerate(rows):
         y = 22 + j * row_h
@@ -484,32 +523,52 @@ def agency_chart(groups: Sequence[Mapping[str, Any]]) -> str:
         p90 = g["hours"]["first_response"]["p90"]
         name = g["name"] if len(g["name"]) <= 42 else g["name"][:41] + "…"
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 15}" font-size="12" text-anchor="end">'
-            f"<title>{escape(g['name'])}</title>{escape(name)}</text>"
+            _svg(
+                '<text x="{x}" y="{y}" font-size="12" text-anchor="end">'
+                "<title>{full_name}</title>{name}</text>",
+                x=label_w - 8,
+                y=y + 15,
+                full_name=g["name"],
+                name=name,
+            )
         )
         if median is not None:
-            w = plot_w * median / top
             parts.append(
-                f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{max(w, 0.5):.1f}" '
-                f'height="{row_h - 9}" fill="#3182bd">'
-                f"<title>median {escape(format_hours(median, 'id'))}</title></rect>"
+                _svg(
+                    '<rect class="bar" x="{x}" y="{y}" width="{w:.1f}" height="{h}" '
+                    'fill="#3182bd"><title>median {median}</title></rect>',
+                    x=label_w,
+                    y=y + 4,
+                    w=max(plot_w * median / top, 0.5),
+                    h=row_h - 9,
+                    median=format_hours(median, "id"),
+                )
             )
         if p90 is not None:
-            x = label_w + plot_w * p90 / top
             parts.append(
-                f'<line x1="{label_w}" x2="{x:.1f}" y1="{y + 11}" y2="{y + 11}" stroke="#08306b" '
-                f'stroke-width="1.5"/><line x1="{x:.1f}" x2="{x:.1f}" y1="{y + 5}" '
-                f'y2="{y + 17}" stroke="#08306b" stroke-width="1.5"/>'
+                _svg(
+                    '<line x1="{left}" x2="{x:.1f}" y1="{mid}" y2="{mid}" stroke="#08306b" '
+                    'stroke-width="1.5"/><line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" '
+                    'y2="{bottom}" stroke="#08306b" stroke-width="1.5"/>',
+                    left=label_w,
+                    x=label_w + plot_w * p90 / top,
+                    mid=y + 11,
+                    top=y + 5,
+                    bottom=y + 17,
+                )
             )
-        note = (
-            f"{format_number(g['reports']['total'], 'id')} laporan · "
-            f"{format_number(g['sla']['breaches'], 'id')} lewat batas"
-        )
         parts.append(
-            f'<text x="{width - right + 8}" y="{y + 15}" font-size="11">{escape(note)}</text>'
+            _svg(
+                '<text x="{x}" y="{y}" font-size="11">{reports} laporan · {breaches} lewat batas'
+                "</text>",
+                x=width - right + 8,
+                y=y + 15,
+                reports=format_number(g["reports"]["total"], "id"),
+                breaches=format_number(g["sla"]["breaches"], "id"),
+            )
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    parts.append(Markup("</svg>"))
+    return _joined(parts)
 
 
 # -- map ----------------------------------------------------------------------------------------
@@ -531,52 +590,83 @@ class CityMap:
     shapes: tuple[MapShape, ...]
 
 
-def kelurahan_map(settings: Settings, counts: Mapping[str, int]) -> str:
+def kelurahan_map(settings: Settings, counts: Mapping[str, int]) -> Markup | None:
+    """Kelurahan shaded by their number of reports; None when no areas are configured."""
     city = city_map(settings)
     if not city.shapes:
-        return '<p class="note">Belum ada wilayah yang dikonfigurasi.</p>'
+        return None
     bins = _quantile_bins([counts.get(shape.code, 0) for shape in city.shapes])
     top = max(counts.values(), default=0)
     parts = [
-        f'<svg class="chart map" viewBox="0 0 {city.width + LEGEND_W:.0f} {city.height:.0f}" '
-        f'width="{min(city.width + LEGEND_W, 760):.0f}" role="img" '
-        'aria-label="Peta laporan per kelurahan">'
+        _svg(
+            '<svg class="chart map" viewBox="0 0 {view_w:.0f} {height:.0f}" width="{width:.0f}" '
+            'role="img" aria-label="Peta laporan per kelurahan">',
+            view_w=city.width + LEGEND_W,
+            height=city.height,
+            width=min(city.width + LEGEND_W, 760),
+        )
     ]
     for shape in city.shapes:
         n = counts.get(shape.code, 0)
         level = _level(n, bins)
-        title = f"<title>{escape(shape.name)}: {n} laporan</title>"
+        title = _svg("<title>{name}: {n} laporan</title>", name=shape.name, n=n)
         if shape.path:
             parts.append(
-                f'<path class="area" d="{shape.path}" fill="{MAP_SCALE[level]}" '
-                f'stroke="#ffffff" stroke-width="1.2">{title}</path>'
+                _svg(
+                    '<path class="area" d="{d}" fill="{fill}" stroke="#ffffff" '
+                    'stroke-width="1.2">{title}</path>',
+                    d=shape.path,
+                    fill=MAP_SCALE[level],
+                    title=title,
+                )
             )
         else:
-            radius = 6 + 14 * math.sqrt(n / top) if top else 6
             parts.append(
-                f'<circle class="area" cx="{shape.x:.1f}" cy="{shape.y:.1f}" r="{radius:.1f}" '
-                f'fill="{MAP_SCALE[level]}" stroke="#3182bd">{title}</circle>'
+                _svg(
+                    '<circle class="area" cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" '
+                    'stroke="#3182bd">{title}</circle>',
+                    x=shape.x,
+                    y=shape.y,
+                    r=6 + 14 * math.sqrt(n / top) if top else 6,
+                    fill=MAP_SCALE[level],
+                    title=title,
+                )
             )
     for shape in city.shapes:
         n = counts.get(shape.code, 0)
-        fill = "#ffffff" if _level(n, bins) >= 4 else "#1d2733"
         parts.append(
-            f'<text x="{shape.x:.1f}" y="{shape.y + 3:.1f}" font-size="10" text-anchor="middle" '
-            f'fill="{fill}">{format_number(n, "id")}</text>'
+            _svg(
+                '<text x="{x:.1f}" y="{y:.1f}" font-size="10" text-anchor="middle" '
+                'fill="{fill}">{n}</text>',
+                x=shape.x,
+                y=shape.y + 3,
+                fill="#ffffff" if _level(n, bins) >= 4 else "#1d2733",
+                n=format_number(n, "id"),
+            )
         )
     labels = ["0", *(f"≥ {format_number(b, 'id')}" for b in bins)]
     parts.append(
-        f'<text x="{city.width + 20:.0f}" y="24" font-size="12" font-weight="600">Laporan</text>'
+        _svg(
+            '<text x="{x:.0f}" y="24" font-size="12" font-weight="600">Laporan</text>',
+            x=city.width + 20,
+        )
     )
     for i, label in enumerate(labels):
         y = 36 + i * 20
         parts.append(
-            f'<rect x="{city.width + 20:.0f}" y="{y}" width="16" height="12" '
-            f'fill="{MAP_SCALE[i]}" stroke="#c8d1db"/>'
-            f'<text x="{city.width + 42:.0f}" y="{y + 10}" font-size="11">{escape(label)}</text>'
+            _svg(
+                '<rect x="{x:.0f}" y="{y}" width="16" height="12" fill="{fill}" stroke="#c8d1db"/>'
+                '<text x="{text_x:.0f}" y="{text_y}" font-size="11">{label}</text>',
+                x=city.width + 20,
+                y=y,
+                fill=MAP_SCALE[i],
+                text_x=city.width + 42,
+                text_y=y + 10,
+                label=label,
+            )
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    parts.append(Markup("</svg>"))
+    return _joined(parts)
 
 
 _MAPS: dict[tuple[str, float], CityMap] = {}
@@ -670,18 +760,3 @@ def _build_map(settings: Settings) -> CityMap:
             x, y = project(area.lon, area.lat)
             shapes.append(MapShape(area.code, area.kelurahan, "", x, y))
     return CityMap(width, height, tuple(shapes))
-
-
-def topics(top: Mapping[str, Any]) -> str:
-    categories = "".join(
-        f"<li>{escape(c['name'])} <b>{format_number(c['reports'], 'id')}</b></li>"
-        for c in top["categories"]
-    )
-    words = "".join(
-        f"<li>{escape(w['word'])} <b>{format_number(w['reports'], 'id')}</b></li>"
-        for w in top["words"]
-    )
-    return (
-        f'<div class="topics"><div><h3>Kategori</h3><ol>{categories or "<li>-</li>"}</ol></div>'
-        f"<div><h3>Kata dalam uraian</h3><ol>{words or '<li>-</li>'}</ol></div></div>"
-    )
