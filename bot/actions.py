@@ -31,7 +31,6 @@ from intake.cards import (
     CardEvent,
     CardView,
     actor_name,
-    desk_text,
     reject_reason,
     render_card,
     status_name,
@@ -115,7 +114,7 @@ class DeskEnv:
         return self.catalog.default_language
 
     def text(self, key: str, **values: object) -> str:
-        return desk_text(key, self.lang, **values)
+        return self.catalog.texts.desk(key, self.lang, **values)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -185,7 +184,12 @@ async def card_view(
         supporters=len(supporters),
         additions=counts.get(FROM_CITIZEN, 0),
         events=[
-            CardEvent(e.created_at, e.status, actor_name(e.actor, names, env.lang), e.note or "")
+            CardEvent(
+                e.created_at,
+                e.status,
+                actor_name(e.actor, names, env.catalog, env.lang),
+                e.note or "",
+            )
             for e in events
         ],
         rating=state.rating if state else None,
@@ -440,7 +444,7 @@ async def change_status(
     return env.text(
         "moved",
         ticket=report.ticket,
-        status=status_name(wanted.value, env.lang),
+        status=status_name(wanted.value, env.catalog, env.lang),
         officer=actor.display,
     )
 
@@ -448,7 +452,7 @@ async def change_status(
 def refusal_text(
     env: DeskEnv, report: Report, target: str, refusal: Refusal, *, closed: bool = False
 ) -> str:
-    status = status_name(report.status, env.lang)
+    status = status_name(report.status, env.catalog, env.lang)
     match refusal:
         case Refusal.UNKNOWN_STATUS:
             return env.text("refused_unknown_status", value=target)
@@ -461,7 +465,8 @@ def refusal_text(
         case Refusal.REASON_REQUIRED:
             return env.text("refused_reason_required", ticket=report.ticket)
     allowed = ", ".join(
-        status_name(s.value, env.lang) for s in allowed_moves(report.status, closed=closed)
+        status_name(s.value, env.catalog, env.lang)
+        for s in allowed_moves(report.status, closed=closed)
     )
     return env.text(
         "refused_not_allowed",
@@ -474,7 +479,7 @@ def refusal_text(
 async def reject_for_reason(
     uow: UnitOfWork, env: DeskEnv, report: Report, code: str, actor: Actor
 ) -> str:
-    reason = reject_reason(code, env.lang)
+    reason = reject_reason(code, env.catalog, env.lang)
     if reason is None:
         raise ActionError("invalid", env.text("refused_reason_required", ticket=report.ticket))
     return await change_status(uow, env, report, ReportStatus.REJECTED.value, actor, reason)
@@ -490,7 +495,7 @@ async def reassign(
         known = ", ".join(sorted(env.catalog.agencies))
         raise ActionError("invalid", env.text("unknown_agency", value=agency_id, known=known))
     if not can_reassign(report.status):
-        status = status_name(report.status, env.lang)
+        status = status_name(report.status, env.catalog, env.lang)
         raise ActionError(
             "refused", env.text("refused_reassign", ticket=report.ticket, status=status)
         )
@@ -550,11 +555,11 @@ async def mark_duplicate(
     if original.id == report.id:
         raise ActionError("refused", env.text("refused_self_duplicate"))
     if original.status == ReportStatus.REJECTED:
-        status = status_name(original.status, env.lang)
+        status = status_name(original.status, env.catalog, env.lang)
         raise ActionError(
             "refused", env.text("refused_duplicate_target", ticket=original.ticket, status=status)
         )
-    reason = desk_text("reason_duplicate", env.lang, ticket=original.ticket)
+    reason = env.text("reason_duplicate", ticket=original.ticket)
     await change_status(
         uow, env, report, ReportStatus.REJECTED.value, actor, reason, original=original.ticket
     )
