@@ -7,8 +7,9 @@ has reached the fake API, as a person would. Printed:
 - messages per second through the webhook (all citizens together);
 - acknowledgement latency p50/p99 (POST sent -> 200 received);
 - reply latency p99 (200 received -> the reply arrives at the fake Bot API);
-- the service's resident memory at the end;
-- beside it, in the same run and with the same load generator, a bare FastAPI endpoint.
+- the service's resident memory at the end, and its cold start (process start -> /healthz 200);
+- beside it, in the same run and with the same load generator, a bare FastAPI endpoint, and the
+  ratios of the two.
 
     python bench/bench_webhook.py [--citizens 60] [--concurrency 20] [--database-url URL]
 """
@@ -122,20 +123,26 @@ def service_process(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, 
             cwd=ROOT,
         )
         try:
-            wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", process, "lapor serve")
             yield f"http://127.0.0.1:{port}", process.pid
         finally:
             process.terminate()
             process.wait(20)
 
 
-def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+STARTUP: dict[str, float] = {}  # cold start in seconds, by what was started
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], name: str = "") -> None:
+    started = time.monotonic()
+    deadline = started + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"service exited with {process.returncode}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
+                if name:
+                    STARTUP[name] = time.monotonic() - started
                 return
         except httpx.HTTPError:
             pass
@@ -269,7 +276,7 @@ def baseline_process() -> Iterator[str]:
     )
     process = subprocess.Popen([sys.executable, "-c", code])
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process, "bare FastAPI")
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -328,6 +335,22 @@ def main() -> None:
     print(result.line("lapor serve (1 worker)"))
     print(baseline.line("bare FastAPI endpoint"))
     print(f"service resident memory at the end: {memory:.0f} MiB")
+    print(
+        f"cold start to /healthz: lapor serve {STARTUP.get('lapor serve', float('nan')):.2f} s, "
+        f"bare FastAPI {STARTUP.get('bare FastAPI', float('nan')):.2f} s"
+    )
+    print(ratios(result, baseline))
+
+
+def ratios(result: LoadResult, baseline: LoadResult) -> str:
+    """lapor / bare: throughput (higher is better) and acknowledgement latency (lower is)."""
+    ours, bare = sorted(result.ack), sorted(baseline.ack)
+    throughput = (result.requests / result.seconds) / (baseline.requests / baseline.seconds)
+    return (
+        f"ratio lapor/bare: throughput {throughput:.2f}x, "
+        f"ack p50 {percentile(ours, 50) / percentile(bare, 50):.1f}x, "
+        f"ack p99 {percentile(ours, 99) / percentile(bare, 99):.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,11 @@ no emoji, GSM-7 characters only, and every prompt within two segments once the c
 its numbered choices. A key without a short form falls back to the usual text. Admins override
 a variant's entry as `"sms.<key>"` (`[texts.id] "sms.greeting" = "..."`); an override of the
 plain key does not change the SMS form.
+
+Officers' texts (cards, buttons, answers to commands, reminders) are `DESK_CATALOGUE` in
+intake/desk_texts.py, read with `Texts.desk(key, lang)` in the service's default language. They
+are overridden like the rest, under their key with `desk_` in front
+(`[texts.id] desk_card_category = "Jenis: {value}"`); they have no SMS form.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
+from intake.desk_texts import DESK_CATALOGUE
+
 LANGUAGES = ("id", "en")
+DESK_PREFIX = "desk_"  # an officer-desk text's key in overrides: "desk_" + its DESK_CATALOGUE key
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "greeting": {
@@ -523,6 +531,12 @@ SMS_CATALOGUE: dict[str, dict[str, str]] = {
 
 VARIANTS: dict[str, dict[str, dict[str, str]]] = {"sms": SMS_CATALOGUE}
 
+# Every message under the key an override names: the citizens' texts and the officers'.
+MESSAGES: dict[str, dict[str, str]] = {
+    **CATALOGUE,
+    **{DESK_PREFIX + key: entry for key, entry in DESK_CATALOGUE.items()},
+}
+
 
 class Texts:
     """The catalogue with an admin's overrides applied."""
@@ -532,15 +546,20 @@ class Texts:
 
     def get(self, key: str, lang: str, *, variant: str = "", **values: object) -> str:
         """The text for `key` in `lang`, in the channel's `variant` when it has one."""
+        return _filled(self._template(key, lang, variant), values)
+
+    def desk(self, key: str, lang: str, **values: object) -> str:
+        """The officers' text `key` of DESK_CATALOGUE (overridden as `desk_<key>`)."""
+        return _filled(self._template(DESK_PREFIX + key, lang, ""), values)
+
+    def _template(self, key: str, lang: str, variant: str) -> str:
         lang = lang if lang in LANGUAGES else LANGUAGES[0]
         overrides = self._overrides.get(lang, {})
         template = ""
         if variant:
             short_form = VARIANTS.get(variant, {}).get(key, {}).get(lang, "")
             template = overrides.get(f"{variant}.{key}") or short_form
-        if not template:
-            template = overrides.get(key) or CATALOGUE[key][lang]
-        return template.format_map(_Defaulting(values)) if values else template
+        return template or overrides.get(key) or MESSAGES[key][lang]
 
     def problems(self) -> list[tuple[str, str]]:
         """(key path, message) for overrides that name unknown entries or placeholders."""
@@ -558,10 +577,13 @@ class Texts:
                     known = ", ".join(VARIANTS)
                     found.append((path, f"unknown variant {variant!r} (known: {known})"))
                     continue
-                if base not in CATALOGUE:
+                if base not in MESSAGES:
                     found.append((path, "no such message in the catalogue"))
                     continue
-                allowed = _placeholders(CATALOGUE[base][lang])
+                if variant and base.startswith(DESK_PREFIX):
+                    found.append((path, f"officer-desk texts have no {variant!r} form"))
+                    continue
+                allowed = _placeholders(MESSAGES[base][lang])
                 if variant and base in VARIANTS[variant]:
                     allowed |= _placeholders(VARIANTS[variant][base][lang])
                 try:
@@ -573,6 +595,10 @@ class Texts:
                 if unknown:
                     found.append((path, f"unknown placeholder(s): {', '.join(sorted(unknown))}"))
         return found
+
+
+def _filled(template: str, values: Mapping[str, object]) -> str:
+    return template.format_map(_Defaulting(values)) if values else template
 
 
 def _placeholders(template: str) -> set[str]:

@@ -274,3 +274,26 @@ async def test_officers_can_ask_for_the_commands(
         assert "/antrian" in said and "/alihkan" in said
         # A command for another bot in the group is left alone.
         assert await desk.command("/status@SomeOtherBot MDN-00001 selesai") == "group: ignored"
+
+
+async def test_desk_texts_follow_the_configured_overrides(
+    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    overrides = {
+        "LAPOR_TEXTS__ID__DESK_USAGE": "Tanya koordinator, atau ketik /antrian",
+        "LAPOR_TEXTS__ID__DESK_CARD_CATEGORY": "Jenis masalah: {value}",
+        "LAPOR_TEXTS__ID__DESK_ST_VERIFIED": "Sudah dicek",
+    }
+    async with desk_service(sqlite_url, tmp_path, fake_telegram, **overrides) as desk:
+        said = await desk.command("/bantuan", "koordinator")
+        assert said == "Tanya koordinator, atau ketik /antrian"
+        await desk.file_report()
+        card = await desk.expect("MDN-00001", GROUP)
+        assert "Jenis masalah: Infrastruktur Jalan" in card and "Kategori:" not in card
+        assert "Dinas: Dinas Pekerjaan Umum" in card  # what is not overridden stays built in
+        _, answer = await desk.press(
+            "d:mv:MDN-00001:verified", await desk.card_message_id("MDN-00001")
+        )
+        assert answer == "Tersimpan: Sudah dicek"
+        edit = await eventually(lambda: [e for e in desk.edits() if "Sudah dicek" in e["text"]])
+        assert edit[-1]["text"].startswith("✅ MDN-00001 · Sudah dicek")

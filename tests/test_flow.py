@@ -442,3 +442,36 @@ def test_a_photo_sent_during_another_question_is_kept_and_the_question_asked_aga
     assert len(citizen.state.draft.photos) == before + 1
     assert citizen.replies[0].text.startswith("Foto diterima")
     assert citizen.last.choices  # the open question again, with its choices
+
+
+@pytest.mark.parametrize("start", [Step.LOCATION, Step.CHOOSE_KECAMATAN, Step.CHOOSE_KELURAHAN])
+def test_a_photo_sent_while_asked_where_is_kept_and_the_question_asked_again(
+    start: Step,
+) -> None:
+    citizen = at_step(start)
+    citizen.photo(f"early-photo-{start.value}")
+    assert citizen.step is start
+    assert citizen.state is not None and len(citizen.state.draft.photos) == 1
+    assert citizen.replies[0].text == "Foto diterima (1)."
+    assert len(citizen.replies) == 2  # and the open question again
+
+
+@pytest.mark.parametrize("start", [Step.CHOOSE_KECAMATAN, Step.CHOOSE_KELURAHAN])
+def test_a_gps_point_answers_the_kecamatan_and_kelurahan_menus(start: Step) -> None:
+    citizen = at_step(start)
+    citizen.location(INSIDE)
+    assert citizen.step is Step.PHOTOS
+    place = citizen.state.draft.place if citizen.state else None
+    assert place is not None and place.point == INSIDE
+
+
+def test_a_location_sent_at_the_photo_step_sets_the_place_and_asks_for_photos_again() -> None:
+    citizen = at_step(Step.PHOTOS)
+    assert citizen.state is not None
+    before = citizen.state.draft.place
+    citizen.location(INSIDE, text="Jl. Pahlawan 12")
+    assert citizen.step is Step.PHOTOS
+    assert citizen.replies[0].text.startswith("Lokasi: Kel.")
+    place = citizen.state.draft.place
+    assert place is not None and place != before and place.address == "Jl. Pahlawan 12"
+    assert citizen.last.choices  # the photo question again

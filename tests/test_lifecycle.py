@@ -25,6 +25,7 @@ from intake.cards import (
     render_card,
 )
 from intake.catalog import Catalog
+from intake.desk_texts import DESK_CATALOGUE
 from intake.duplicates import ReportSketch, distance_m, find_duplicates, similarity
 from intake.flow import FlowContext, Step
 from intake.lifecycle import (
@@ -37,6 +38,7 @@ from intake.lifecycle import (
     parse_status,
     working_days_between,
 )
+from intake.texts import CATALOGUE, DESK_PREFIX, MESSAGES
 from intake.types import Agency, GeoPoint, InboundMessage, MediaRef, MessageKind, ReportStatus
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -510,3 +512,10 @@ def test_a_duplicate_offer_and_its_answers() -> None:
     assert cancelled.effects == [flow.ConversationEnded("duplicate", "cancelled")]
     stale = flow.step(idle(), message(MessageKind.CHOICE, choice="support:MDN-00003"), ctx())
     assert stale.effects == [] and stale.state.step is Step.IDLE
+
+
+def test_officer_texts_are_in_both_languages_under_keys_of_their_own() -> None:
+    assert not [key for key in CATALOGUE if key.startswith(DESK_PREFIX)]
+    for key, entry in DESK_CATALOGUE.items():
+        assert set(entry) == {"id", "en"}, key
+        assert MESSAGES[DESK_PREFIX + key] is entry

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from bot.compose import build_catalog
 from bot.settings import (
     ConfigError,
     ConfigProblem,
@@ -16,6 +17,7 @@ from bot.settings import (
     load_settings,
     parse_settings,
 )
+from intake.cards import CardView, card_text
 from intake.types import Agency, Category, Kelurahan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -351,6 +353,27 @@ BROKEN = [
         "unknown language",
     ),
     (
+        "an officer-desk text that does not exist",
+        "[places]",
+        '[texts.id]\ndesk_card_title = "Laporan"\n\n[places]',
+        "texts.id.desk_card_title",
+        "no such message",
+    ),
+    (
+        "an officer-desk text with a placeholder it is not given",
+        "[places]",
+        '[texts.id]\ndesk_card_category = "Jenis: {kategori}"\n\n[places]',
+        "texts.id.desk_card_category",
+        "unknown placeholder(s): kategori",
+    ),
+    (
+        "an SMS form of an officer-desk text",
+        "[places]",
+        '[texts.id]\n"sms.desk_usage" = "Perintah"\n\n[places]',
+        "texts.id.sms.desk_usage",
+        "no 'sms' form",
+    ),
+    (
         "no categories",
         BASE[BASE.index("[[categories]]") : BASE.index("[[areas]]")],
         "",
@@ -406,6 +429,21 @@ def test_texts_overrides_are_loaded(tmp_path: Path) -> None:
     text = BASE.replace("[places]", '[texts.id]\ngreeting = "Halo, Madiun!"\n\n[places]')
     settings = load_settings(write_config(tmp_path, text), environ={})
     assert settings.texts == {"id": {"greeting": "Halo, Madiun!"}}
+
+
+def test_desk_texts_are_overridden_like_the_citizens_texts(tmp_path: Path) -> None:
+    text = BASE.replace(
+        "[places]", '[texts.id]\ndesk_card_category = "Jenis masalah: {value}"\n\n[places]'
+    )
+    environ = {"LAPOR_TEXTS__ID__DESK_ST_RECEIVED": "Baru masuk"}
+    catalog = build_catalog(load_settings(write_config(tmp_path, text), environ=environ))
+    filed = datetime(2026, 1, 8, 2, 0, tzinfo=UTC)
+    card = CardView("X-00001", "received", "sampah", "dlh", "Sampah", filed, "sms", False, False)
+    lines = card_text(card, catalog, catalog.default_language).splitlines()
+    assert lines[0] == "🆕 X-00001 · Baru masuk"
+    assert "Jenis masalah: Sampah" in lines
+    assert "Dinas: Dinas Lingkungan Hidup" in lines  # not overridden: the built-in text
+    assert catalog.texts.desk("card_category", "en", value="Waste") == "Category: Waste"
 
 
 def test_parse_settings_checks_a_dict_too(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ from bot.actions.reports import (
     status_notice,
 )
 from intake.cards import (
-    desk_text,
     reject_reason,
     status_name,
 )
@@ -80,7 +79,7 @@ async def change_status(
     return env.text(
         "moved",
         ticket=report.ticket,
-        status=status_name(wanted.value, env.lang),
+        status=status_name(wanted.value, env.catalog, env.lang),
         officer=actor.display,
     )
 
@@ -88,7 +87,7 @@ async def change_status(
 def refusal_text(
     env: DeskEnv, report: Report, target: str, refusal: Refusal, *, closed: bool = False
 ) -> str:
-    status = status_name(report.status, env.lang)
+    status = status_name(report.status, env.catalog, env.lang)
     match refusal:
         case Refusal.UNKNOWN_STATUS:
             return env.text("refused_unknown_status", value=target)
@@ -101,7 +100,8 @@ def refusal_text(
         case Refusal.REASON_REQUIRED:
             return env.text("refused_reason_required", ticket=report.ticket)
     allowed = ", ".join(
-        status_name(s.value, env.lang) for s in allowed_moves(report.status, closed=closed)
+        status_name(s.value, env.catalog, env.lang)
+        for s in allowed_moves(report.status, closed=closed)
     )
     return env.text(
         "refused_not_allowed",
@@ -114,7 +114,7 @@ def refusal_text(
 async def reject_for_reason(
     uow: UnitOfWork, env: DeskEnv, report: Report, code: str, actor: Actor
 ) -> str:
-    reason = reject_reason(code, env.lang)
+    reason = reject_reason(code, env.catalog, env.lang)
     if reason is None:
         raise ActionError("invalid", env.text("refused_reason_required", ticket=report.ticket))
     return await change_status(uow, env, report, ReportStatus.REJECTED.value, actor, reason)
@@ -130,7 +130,7 @@ async def reassign(
         known = ", ".join(sorted(env.catalog.agencies))
         raise ActionError("invalid", env.text("unknown_agency", value=agency_id, known=known))
     if not can_reassign(report.status):
-        status = status_name(report.status, env.lang)
+        status = status_name(report.status, env.catalog, env.lang)
         raise ActionError(
             "refused", env.text("refused_reassign", ticket=report.ticket, status=status)
         )
@@ -192,11 +192,11 @@ async def mark_duplicate(
     if original.id == report.id:
         raise ActionError("refused", env.text("refused_self_duplicate"))
     if original.status == ReportStatus.REJECTED:
-        status = status_name(original.status, env.lang)
+        status = status_name(original.status, env.catalog, env.lang)
         raise ActionError(
             "refused", env.text("refused_duplicate_target", ticket=original.ticket, status=status)
         )
-    reason = desk_text("reason_duplicate", env.lang, ticket=original.ticket)
+    reason = env.text("reason_duplicate", ticket=original.ticket)
     await change_status(
         uow, env, report, ReportStatus.REJECTED.value, actor, reason, original=original.ticket
     )

@@ -32,7 +32,6 @@ from intake.cards import (
     CardEvent,
     CardView,
     actor_name,
-    desk_text,
     render_card,
 )
 from intake.catalog import Catalog
@@ -109,7 +108,7 @@ class DeskEnv:
         return self.catalog.default_language
 
     def text(self, key: str, **values: object) -> str:
-        return desk_text(key, self.lang, **values)
+        return self.catalog.texts.desk(key, self.lang, **values)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -179,7 +178,12 @@ async def card_view(
         supporters=len(supporters),
         additions=counts.get(FROM_CITIZEN, 0),
         events=[
-            CardEvent(e.created_at, e.status, actor_name(e.actor, names, env.lang), e.note or "")
+            CardEvent(
+                e.created_at,
+                e.status,
+                actor_name(e.actor, names, env.catalog, env.lang),
+                e.note or "",
+            )
             for e in events
         ],
         rating=state.rating if state else None,

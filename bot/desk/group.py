@@ -44,7 +44,7 @@ from bot.actions.reports import ActionError, Actor, DeskEnv, find_report, is_clo
 from bot.core.ports import Clock, ConversationStore, Spawn
 from channels.base import ChannelSender, SendError
 from channels.telegram import TelegramEvents, TelegramSender
-from intake.cards import MENU_AGENCY, MENU_REJECT, desk_text, parse_callback, status_name
+from intake.cards import MENU_AGENCY, MENU_REJECT, parse_callback, status_name
 from intake.catalog import Catalog
 from intake.lifecycle import OPEN, SlaPolicy, can_reassign, check_move, parse_status
 from intake.tickets import parse_ticket
@@ -142,7 +142,7 @@ class Desk:
         return DeskEnv(self.catalog, now or self.clock(), self.capabilities, self.conversations)
 
     def text(self, key: str, **values: object) -> str:
-        return desk_text(key, self.lang, **values)
+        return self.catalog.texts.desk(key, self.lang, **values)
 
     # -- group updates ---------------------------------------------------------------------
 
@@ -294,7 +294,7 @@ class Desk:
                         ),
                     )
             if action == "al" and not can_reassign(report.status):
-                status = status_name(report.status, env.lang)
+                status = status_name(report.status, env.catalog, env.lang)
                 raise ActionError(
                     "refused", env.text("refused_reassign", ticket=report.ticket, status=status)
                 )
@@ -302,10 +302,12 @@ class Desk:
             return ""
         if action == "mv":
             await change_status(uow, env, report, argument, actor)
-            return env.text("moved_short", status=status_name(argument, env.lang))
+            return env.text("moved_short", status=status_name(argument, env.catalog, env.lang))
         if action == "rr":
             await reject_for_reason(uow, env, report, argument, actor)
-            return env.text("moved_short", status=status_name(ReportStatus.REJECTED, env.lang))
+            return env.text(
+                "moved_short", status=status_name(ReportStatus.REJECTED, env.catalog, env.lang)
+            )
         if action == "dp":
             return await mark_duplicate(uow, env, report, argument, actor)
         if action == "ag":
@@ -442,7 +444,7 @@ class Desk:
                 env.text(
                     "queue_line",
                     ticket=report.ticket,
-                    status=status_name(report.status, env.lang),
+                    status=status_name(report.status, env.catalog, env.lang),
                     category=self.catalog.category_name(report.category_id, env.lang),
                     kelurahan=report.kelurahan or "-",
                     days=self.sla.working_days(report.created_at, env.now),

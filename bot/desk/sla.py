@@ -26,7 +26,6 @@ from datetime import datetime
 from bot.actions.officer import autoclose
 from bot.actions.reports import DeskEnv
 from bot.core.ports import Clock
-from intake.cards import desk_text
 from intake.catalog import Catalog
 from intake.lifecycle import RESOLVED, Reminder, SlaPolicy
 from intake.types import Reply, ReportStatus, conversation_key
@@ -125,7 +124,7 @@ class SlaWorker:
 
     def _reminder(self, kinds: dict[Reminder, list[Report]], lang: str) -> str:
         catalog = self.catalog
-        lines = [desk_text("reminder_header", lang)]
+        lines = [catalog.texts.desk("reminder_header", lang)]
         days = {
             Reminder.VERIFY: self.policy.verify_days,
             Reminder.RESPOND: self.policy.respond_days,
@@ -134,11 +133,11 @@ class SlaWorker:
             reports = kinds.get(kind)
             if not reports:
                 continue
-            lines.append(desk_text(f"reminder_{kind.value}", lang, days=days[kind]))
+            lines.append(catalog.texts.desk(f"reminder_{kind.value}", lang, days=days[kind]))
             for report in reports:
                 filed = report.created_at.astimezone(catalog.tz).strftime("%d-%m-%Y")
                 lines.append(
-                    desk_text(
+                    catalog.texts.desk(
                         "reminder_line",
                         lang,
                         ticket=report.ticket,
