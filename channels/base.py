@@ -1,9 +1,10 @@
 """What every channel adapter provides to the service.
 
-Inbound: a route verifies the request and calls the adapter's parser, which turns one platform
-payload into `InboundMessage`s and `DeliveryStatus`es. Outbound: the outbox dispatcher calls
-`send()` for one stored `Reply` and learns from `SendError` whether to retry, give up, mark the
-recipient unreachable, or hold the reply until the recipient writes again.
+Inbound: a route verifies the request (`Signature` says how that went) and calls the adapter's
+parser, which turns one platform payload into `InboundMessage`s and `DeliveryStatus`es.
+Outbound: the outbox dispatcher calls `send()` for one stored `Reply` and learns from
+`SendError` whether to retry, give up, mark the recipient unreachable, or hold the reply until
+the recipient writes again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,14 @@ from enum import StrEnum
 from typing import Protocol
 
 from intake.types import ChannelCapabilities, MediaRef, Reply
+
+
+class Signature(StrEnum):
+    """What checking a webhook request's signature or secret header found."""
+
+    VALID = "valid"
+    MISSING = "missing"  # no header: answer 401
+    INVALID = "invalid"  # present but wrong or malformed: answer 403
 
 
 class SendFailure(StrEnum):

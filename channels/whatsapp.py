@@ -35,14 +35,13 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels.base import FetchedMedia, SendError, SendFailure, Sent
+from channels.base import FetchedMedia, SendError, SendFailure, Sent, Signature
 from channels.secrets import register_secret
 from intake.types import (
     ChannelCapabilities,
@@ -99,12 +98,6 @@ _DIGITS = re.compile(r"\+?\d{5,20}")
 
 # --------------------------------------------------------------------------------------------
 # Webhook signature
-
-
-class Signature(StrEnum):
-    VALID = "valid"
-    MISSING = "missing"  # no header: answer 401
-    INVALID = "invalid"  # present but wrong or malformed: answer 403
 
 
 def check_signature(app_secret: str, body: bytes, header: str | None) -> Signature:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import json
 
 from fastapi import APIRouter, Request
@@ -10,10 +9,10 @@ from fastapi.responses import JSONResponse
 
 from bot.service import Service
 from bot.telegram import handle_update
+from channels.telegram import SECRET_HEADER, Signature, check_secret_token
 
 router = APIRouter()
 
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # Telegram updates are small; a megabyte is plenty
 
 
@@ -23,11 +22,11 @@ async def telegram_webhook(request: Request) -> JSONResponse:
     config = service.settings.channels.telegram
     if not config.enabled or config.mode != "webhook":
         return JSONResponse({"detail": "the Telegram webhook is not enabled"}, status_code=404)
-    expected = config.webhook_secret.get_secret_value().encode()
-    given = request.headers.get(SECRET_HEADER, "").encode()
-    if not given:
+    secret = config.webhook_secret.get_secret_value()
+    check = check_secret_token(secret, request.headers.get(SECRET_HEADER))
+    if check is Signature.MISSING:
         return JSONResponse({"detail": f"missing {SECRET_HEADER}"}, status_code=401)
-    if not expected or not hmac.compare_digest(given, expected):
+    if check is not Signature.VALID:
         return JSONResponse({"detail": f"wrong {SECRET_HEADER}"}, status_code=403)
     body = await request.body()
     if len(body) > MAX_BODY:
