@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.settings import Settings
 from channels.base import ChannelSender
 from channels.sms import SmsProvider, SmsSender
-from channels.sms_android import AndroidGatewayProvider
-from channels.sms_twilio import TwilioProvider
+from channels.sms.android import AndroidGatewayProvider
+from channels.sms.twilio import TwilioProvider
 from channels.telegram import TelegramSender
 from channels.whatsapp import WhatsAppSender
 

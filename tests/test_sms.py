@@ -36,7 +36,7 @@ from twilio.request_validator import RequestValidator
 from bot.app import create_app
 from bot.channels_setup import build_senders
 from bot.service import Service
-from channels import gsm
+from channels.sms import gsm
 from storage.models import OutboxMessage
 from storage.sms_delivery import SmsDeliveryRepository
 

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from bot.service import Service
-from channels import sms_android, sms_twilio
 from channels.sms import CHANNEL, SmsEvents
+from channels.sms import android as sms_android
+from channels.sms import twilio as sms_twilio
 
 log = logging.getLogger(__name__)
 

@@ -6,12 +6,12 @@ What is the same for both providers lives here:
   number is the citizen's id and the address replies go to;
 - rendering a `Reply` as plain text: choices become numbered lines and a hint ("Balas 1, 2
   atau 3"), typographic characters become their GSM-7 forms and emoji are dropped, so a
-  message costs as few segments as it can (see `channels.gsm`);
+  message costs as few segments as it can (see `channels.sms.gsm`);
 - `SmsSender`, the outbox's sender, which hands each text to the configured `SmsProvider`
   and classifies nothing itself: providers raise `SendError`.
 
 Provider specifics (webhook signatures, payloads, the send API and its errors) live in
-`channels.sms_twilio` and `channels.sms_android`.
+`channels.sms.twilio` and `channels.sms.android`.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Protocol
 
 import phonenumbers
 
-from channels import gsm
 from channels.base import FetchedMedia, SendError, SendFailure, Sent
+from channels.sms import gsm
 from intake.types import (
     ChannelCapabilities,
     DeliveryStatus,
