@@ -34,8 +34,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from telegram import InlineKeyboardMarkup
-
 from bot.actions import (
     ActionError,
     Actor,
@@ -52,7 +50,7 @@ from bot.actions import (
 from bot.actions import refusal_text as _refusal_text
 from bot.actions import render_report_card as _render
 from channels.base import SendError, SendFailure
-from channels.telegram import TelegramEvents, TelegramSender, inline_keyboard
+from channels.telegram import TelegramEvents, TelegramSender
 from intake.cards import MENU_AGENCY, MENU_REJECT, desk_text, parse_callback, status_name
 from intake.lifecycle import OPEN, SlaPolicy, can_reassign, check_move, parse_status
 from intake.tickets import parse_ticket
@@ -563,14 +561,8 @@ class Desk:
         if sender is None:
             return False
         try:
-            markup = inline_keyboard(reply.choices) if reply.choices else InlineKeyboardMarkup([])
-            await sender.bot.edit_message_text(
-                reply.text, chat_id=card.chat_id, message_id=int(message_id), reply_markup=markup
-            )
-        except Exception as exc:
-            error = sender.error(exc)
-            if "not modified" in error.reason.lower():
-                return True
+            await sender.edit_text(card.chat_id, message_id, reply)  # "not modified" is success
+        except SendError as error:
             await self._edit_failed(card, error, now)
             return False
         if card.attempts or card.last_error:

@@ -41,9 +41,14 @@ from channels.telegram.render import (
     SendMediaGroup,
     SendMessage,
     SendPhoto,
+    inline_keyboard,
     render,
 )
 from intake.types import MediaRef, Reply
+
+# In the reason of the error the Bot API answers an edit that would change nothing with
+# (400 "Bad Request: message is not modified: ..."), lower-cased.
+NOT_MODIFIED = "not modified"
 
 # --------------------------------------------------------------------------------------------
 # Errors and secrets
@@ -187,6 +192,27 @@ class TelegramSender:
                 chat_id, latitude=call.latitude, longitude=call.longitude
             )
         return message.message_id
+
+    async def edit_text(self, chat_id: str, message_id: str | int, reply: Reply) -> None:
+        """Replace the text and the inline keyboard of a message we sent (editMessageText).
+
+        The keyboard becomes the reply's choices, or goes away when it has none; the text must
+        fit one message. Raises SendError classified as for `send`. Telegram refuses an edit
+        that changes nothing ("message is not modified"): that is success here, since the
+        message already says what it should.
+        """
+        try:
+            await self._bot.edit_message_text(
+                reply.text,
+                chat_id=chat_id,
+                message_id=int(message_id),
+                reply_markup=inline_keyboard(reply.choices),  # no choices: an empty keyboard
+            )
+        except Exception as exc:
+            error = self.error(exc)
+            if NOT_MODIFIED in error.reason.lower():
+                return
+            raise error from None
 
     async def answer_callback(self, callback_query_id: str, text: str | None = None) -> None:
         try:
