@@ -13,7 +13,6 @@ Messages and callbacks from group chats are handed over raw: they are the office
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +20,8 @@ from typing import Any
 
 from telegram import CallbackQuery, Message, Update
 
-from intake.types import GeoPoint, InboundMessage, MediaRef, MessageKind
+from channels.base import geo_point, plus_digits
+from intake.types import InboundMessage, MediaRef, MessageKind
 
 CHANNEL = "telegram"
 # The update kinds we ask Telegram for (setWebhook, getUpdates) and read here.
@@ -180,20 +180,20 @@ def _parse_message(
         return _media_message(MessageKind.PHOTO, media, caption, msg, base), ""
     if msg.venue is not None:
         venue = msg.venue
-        point = _geo(venue.location.latitude, venue.location.longitude)
+        point = geo_point(venue.location.latitude, venue.location.longitude)
         if point is None:
             return None, "malformed venue location"
         text = ", ".join(p for p in (venue.title, venue.address) if p)
         return InboundMessage(kind=MessageKind.LOCATION, location=point, text=text, **base), ""
     if msg.location is not None:
-        point = _geo(msg.location.latitude, msg.location.longitude)
+        point = geo_point(msg.location.latitude, msg.location.longitude)
         if point is None:
             return None, "malformed location"
         return InboundMessage(kind=MessageKind.LOCATION, location=point, **base), ""
     if msg.contact is not None:
         contact = msg.contact
         own = user is not None and contact.user_id is not None and contact.user_id == user.id
-        phone = _phone(contact.phone_number) if own else None
+        phone = plus_digits(contact.phone_number) if own else None
         return InboundMessage(kind=MessageKind.UNSUPPORTED, text="contact", phone=phone, **base), ""
     for kind, audio in (("voice", msg.voice), ("audio", msg.audio)):
         if audio is not None:
@@ -291,22 +291,6 @@ def _utc(value: Any) -> datetime:
     if not isinstance(value, datetime):
         raise TypeError("bad date")
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _geo(lat: Any, lon: Any) -> GeoPoint | None:
-    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
-        return None
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        return None
-    return GeoPoint(float(lat), float(lon))
-
-
-def _phone(number: str | None) -> str | None:
-    """Telegram sends international numbers, usually without the "+"; we store "+<digits>"."""
-    if not number:
-        return None
-    digits = re.sub(r"[^\d]", "", number)
-    return f"+{digits}" if digits else None
 
 
 def _full_name(first: str | None, last: str | None) -> str | None:

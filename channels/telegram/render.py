@@ -34,7 +34,7 @@ from telegram import (
     ReplyKeyboardRemove,
 )
 
-from channels.base import SendError, SendFailure
+from channels.base import SendError, SendFailure, utf16_fit, utf16_len
 from intake.types import ChannelCapabilities, Choice, Reply
 
 MAX_TEXT = 4096  # Bot API limit for one message (counted in UTF-16 code units here, to be safe)
@@ -55,8 +55,8 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """
     pieces: list[str] = []
     rest = text
-    while _utf16_len(rest) > limit:
-        cut = _fit(rest, limit)
+    while utf16_len(rest) > limit:
+        cut = utf16_fit(rest, limit)
         window = rest[:cut]
         at, skip = cut, 0
         for sep, min_at in (("\n\n", cut // 2), ("\n", cut // 2), (" ", cut // 2), (" ", 1)):
@@ -71,18 +71,6 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     if rest.strip() or not pieces:
         pieces.append(rest)
     return pieces
-
-
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fit(text: str, limit: int) -> int:
-    """The largest n such that text[:n] fits `limit` UTF-16 code units."""
-    n = min(len(text), limit)
-    while n > 0 and (over := _utf16_len(text[:n]) - limit) > 0:
-        n -= max(1, over // 2)
-    return n
 
 
 def _rows(buttons: Sequence[Any], labels: Sequence[str]) -> list[list[Any]]:
@@ -163,7 +151,7 @@ def render(reply: Reply) -> list[BotCall]:
 
     calls: list[BotCall] = []
     single = len(photos) == 1
-    if photos and _utf16_len(text) <= MAX_CAPTION and first is None and (single or last is None):
+    if photos and utf16_len(text) <= MAX_CAPTION and first is None and (single or last is None):
         # The text rides on the photos as a caption (and the keyboard on a single photo).
         calls += _photos(photos, text, last)
         text = ""

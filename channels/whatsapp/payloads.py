@@ -13,15 +13,14 @@ is skipped (with the reason) without losing its neighbours.
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from intake.types import DeliveryStatus, GeoPoint, InboundMessage, MediaRef, MessageKind
+from channels.base import geo_point, plus_digits
+from intake.types import DeliveryStatus, InboundMessage, MediaRef, MessageKind
 
 CHANNEL = "whatsapp"
 
@@ -297,7 +296,7 @@ def _parse_message(
         "chat_id": chat_id,
         "received_at": _timestamp(envelope.timestamp, received),
         "sender_name": (profile.name or None) if profile else None,
-        "phone": _phone(wa_id),
+        "phone": plus_digits(wa_id),
     }
     contact_raw = match[1] if match else None
     try:
@@ -337,7 +336,7 @@ def _content(msg: _Message, base: dict[str, Any]) -> tuple[InboundMessage | None
             media = MediaRef(CHANNEL, audio.id, audio.mime_type or "audio/ogg")
             return InboundMessage(kind=MessageKind.VOICE, media=media, **base), ""
     if kind == "location" and msg.location is not None:
-        point = _geo(msg.location.latitude, msg.location.longitude)
+        point = geo_point(msg.location.latitude, msg.location.longitude)
         if point is None:
             return None, "location out of range"
         text = ", ".join(p.strip() for p in (msg.location.name, msg.location.address) if p)
@@ -416,17 +415,3 @@ def _timestamp(value: str | None, default: datetime) -> datetime:
     if seconds is None or not 0 < seconds < 2**37:
         return default
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def _geo(lat: float, lon: float) -> GeoPoint | None:
-    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
-        return None
-    return GeoPoint(lat, lon)
-
-
-def _phone(wa_id: str | None) -> str | None:
-    """WhatsApp sends international numbers without the "+"; we store "+<digits>"."""
-    if not wa_id:
-        return None
-    digits = re.sub(r"\D", "", wa_id)
-    return f"+{digits}" if digits else None

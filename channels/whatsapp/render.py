@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from channels.base import SendError, SendFailure
+from channels.base import SendError, SendFailure, utf16_fit, utf16_len
 from intake.types import ChannelCapabilities, Choice, Reply, StatusNotice
 
 MAX_TEXT = 4096  # a text message body
@@ -41,25 +41,12 @@ _WORDS = {"id": ("Pilih", "📍 Kirim lokasi"), "en": ("Choose", "📍 Send loca
 _DIGITS = re.compile(r"\+?\d{5,20}")
 
 
-def _length(text: str) -> int:
-    """Characters as WhatsApp may count them (UTF-16 code units, the safe side)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fit(text: str, limit: int) -> int:
-    """The largest n such that text[:n] fits `limit`."""
-    n = min(len(text), limit)
-    while n > 0 and (over := _length(text[:n]) - limit) > 0:
-        n -= max(1, over // 2)
-    return n
-
-
 def shorten(text: str, limit: int) -> str:
     """`text` on one line in at most `limit` characters, cut at a word and marked with "…"."""
     text = " ".join(text.split())
-    if _length(text) <= limit:
+    if utf16_len(text) <= limit:
         return text
-    head = text[: _fit(text, limit - 1)]
+    head = text[: utf16_fit(text, limit - 1)]
     space = head.rfind(" ")
     if space >= len(head) // 2:
         head = head[:space]
@@ -70,8 +57,8 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
     """Pieces of at most `limit` characters, cut at a paragraph, a line or a space."""
     pieces: list[str] = []
     rest = text.strip()
-    while _length(rest) > limit:
-        cut = _fit(rest, limit)
+    while utf16_len(rest) > limit:
+        cut = utf16_fit(rest, limit)
         at, skip = cut, 0
         for sep in ("\n\n", "\n", " "):
             i = rest[: cut + len(sep)].rfind(sep)  # a break just past the window fits too
@@ -193,7 +180,7 @@ def render(reply: Reply) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if reply.photos:
         single = len(reply.photos) == 1
-        caption = text if single and not interactive and _length(text) <= MAX_CAPTION else ""
+        caption = text if single and not interactive and utf16_len(text) <= MAX_CAPTION else ""
         out += [_image(ref, caption if i == 0 else "") for i, ref in enumerate(reply.photos)]
         if caption:
             text = ""
