@@ -49,8 +49,8 @@ from channels.base import ChannelSender
 from channels.console import ConsoleChannel
 from channels.secrets import register_secret
 from channels.sms import SmsProvider, SmsSender
-from channels.sms_android import AndroidGatewayProvider
-from channels.sms_twilio import TwilioProvider
+from channels.sms.android import AndroidGatewayProvider
+from channels.sms.twilio import TwilioProvider
 from channels.telegram import TelegramSender
 from channels.whatsapp import WhatsAppSender
 from intake.catalog import Catalog

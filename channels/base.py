@@ -1,18 +1,32 @@
 """What every channel adapter provides to the service.
 
-Inbound: a route verifies the request and calls the adapter's parser, which turns one platform
-payload into `InboundMessage`s and `DeliveryStatus`es. Outbound: the outbox dispatcher calls
-`send()` for one stored `Reply` and learns from `SendError` whether to retry, give up, mark the
-recipient unreachable, or hold the reply until the recipient writes again.
+Inbound: a route verifies the request (`Signature` says how that went) and calls the adapter's
+parser, which turns one platform payload into `InboundMessage`s and `DeliveryStatus`es.
+Outbound: the outbox dispatcher calls `send()` for one stored `Reply` and learns from
+`SendError` whether to retry, give up, mark the recipient unreachable, or hold the reply until
+the recipient writes again.
+
+Below those: the few helpers the adapters share (text length in UTF-16 code units, map points,
+phone numbers), so that each platform's rule is written once.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
-from intake.types import ChannelCapabilities, MediaRef, Reply
+from intake.types import ChannelCapabilities, GeoPoint, MediaRef, Reply
+
+
+class Signature(StrEnum):
+    """What checking a webhook request's signature or secret header found."""
+
+    VALID = "valid"
+    MISSING = "missing"  # no header: answer 401
+    INVALID = "invalid"  # present but wrong or malformed: answer 403
 
 
 class SendFailure(StrEnum):
@@ -56,3 +70,39 @@ class ChannelSender(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Shared by the adapters
+
+
+def utf16_len(text: str) -> int:
+    """The length of `text` in UTF-16 code units, as Telegram and WhatsApp count characters."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def utf16_fit(text: str, limit: int) -> int:
+    """The largest n such that text[:n] fits `limit` UTF-16 code units."""
+    n = min(len(text), limit)
+    while n > 0 and (over := utf16_len(text[:n]) - limit) > 0:
+        n -= max(1, over // 2)
+    return n
+
+
+def geo_point(lat: Any, lon: Any) -> GeoPoint | None:
+    """The point at a platform's latitude and longitude; None unless both are finite numbers
+    (not booleans) in range."""
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lat, lon)):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return GeoPoint(float(lat), float(lon))
+
+
+def plus_digits(number: str | None) -> str | None:
+    """A phone number as we store it, "+<digits>": Telegram and WhatsApp send international
+    numbers, usually without the "+"."""
+    if not number:
+        return None
+    digits = re.sub(r"\D", "", number)
+    return f"+{digits}" if digits else None

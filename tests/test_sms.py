@@ -34,7 +34,7 @@ from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from bot.compose import Service, build_senders, create_app
-from channels import gsm
+from channels.sms import gsm
 from storage.models import OutboxMessage
 from storage.sms_delivery import SmsDeliveryRepository
 

@@ -25,15 +25,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from channels import gsm, sms_android, sms_twilio
 from channels.base import SendError, SendFailure
 from channels.sms import (
     CAPABILITIES,
     MAX_MESSAGE_SEGMENTS,
     SmsSender,
+    gsm,
     normalize_phone,
     render,
 )
+from channels.sms import android as sms_android
+from channels.sms import twilio as sms_twilio
 from intake.types import Choice, GeoPoint, MessageKind, Reply
 
 

@@ -16,8 +16,7 @@ from functools import cache
 import madiun
 import pytest
 
-from channels import gsm
-from channels.sms import CAPABILITIES, MAX_SEGMENTS, choice_hint, render
+from channels.sms import CAPABILITIES, MAX_SEGMENTS, choice_hint, gsm, render
 from intake import flow
 from intake.catalog import Catalog
 from intake.flow import ConversationState, FileReport, FlowContext, Step

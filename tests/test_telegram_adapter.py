@@ -17,12 +17,13 @@ import telegram_updates as tu
 from fake_telegram import FakeTelegram
 from PIL import ExifTags, Image, PngImagePlugin
 
-from channels.base import SendError, SendFailure
+from channels.base import SendError, SendFailure, Signature
 from channels.telegram import (
     ALLOWED_UPDATES,
     CAPABILITIES,
     LOCATION_BUTTON_LABEL,
     TelegramSender,
+    check_secret_token,
     classify_error,
     parse_update,
     split_text,
@@ -641,6 +642,62 @@ async def test_answer_callback_webhook_and_me(
 
     me = await sender.get_me()
     assert me["username"] == "LaporFakeBot" and me["is_bot"] is True
+
+
+async def test_edit_text_replaces_the_text_and_the_keyboard(
+    sender: TelegramSender,
+    fake_telegram: FakeTelegram,  # noqa: F811
+) -> None:
+    choices = (Choice("st:verified", "Verifikasi"), Choice("st:rejected", "Tolak"))
+    await sender.edit_text(CHAT, "41", Reply("MDN-1: diterima", choices=choices))
+    await sender.edit_text(CHAT, 41, Reply("MDN-1: selesai"))
+    with_keyboard, without = fake_telegram.calls_to("editMessageText")
+    assert with_keyboard.params["message_id"] == "41" == without.params["message_id"]
+    assert with_keyboard.params["text"] == "MDN-1: diterima"
+    assert with_keyboard.params["reply_markup"] == {
+        "inline_keyboard": [
+            [
+                {"text": "Verifikasi", "callback_data": "st:verified"},
+                {"text": "Tolak", "callback_data": "st:rejected"},
+            ]
+        ]
+    }
+    # No choices: an empty keyboard (PTB leaves the empty list out), so the buttons go away.
+    assert without.params["reply_markup"] == {}
+
+
+async def test_edit_text_takes_an_unchanged_message_as_done_and_classifies_errors(
+    sender: TelegramSender,
+    fake_telegram: FakeTelegram,  # noqa: F811
+) -> None:
+    fake_telegram.fail_next(
+        "editMessageText",
+        400,
+        "Bad Request: message is not modified: specified new message content and reply markup "
+        "are exactly the same as a current content and reply markup of the message",
+    )
+    await sender.edit_text(CHAT, 41, Reply("sama"))  # no error
+    fake_telegram.fail_next("editMessageText", 400, "Bad Request: message to edit not found")
+    with pytest.raises(SendError) as gone:
+        await sender.edit_text(CHAT, 41, Reply("hilang"))
+    assert gone.value.failure is SendFailure.DEAD
+    fake_telegram.fail_next("editMessageText", 429, "Too Many Requests: retry after 3", 3)
+    with pytest.raises(SendError) as slow:
+        await sender.edit_text(CHAT, 41, Reply("nanti"))
+    assert (slow.value.failure, slow.value.retry_after) == (SendFailure.RETRY, 3)
+    with pytest.raises(SendError) as long_value:
+        await sender.edit_text(CHAT, 41, Reply("x", choices=(Choice("v" * 65, "Panjang"),)))
+    assert long_value.value.failure is SendFailure.DEAD
+    assert fake_telegram.methods.count("editMessageText") == 3  # the last one was never sent
+
+
+def test_the_webhook_secret_header_is_compared_whole() -> None:
+    assert check_secret_token("s3cret-token", "s3cret-token") is Signature.VALID
+    assert check_secret_token("s3cret-token", None) is Signature.MISSING
+    assert check_secret_token("s3cret-token", "") is Signature.MISSING
+    assert check_secret_token("s3cret-token", "s3cret") is Signature.INVALID
+    assert check_secret_token("s3cret-token", "s3cret-token ") is Signature.INVALID
+    assert check_secret_token("", "anything") is Signature.INVALID  # no secret: nothing is valid
 
 
 async def test_the_bot_is_usable_directly_for_uploads_and_edits(

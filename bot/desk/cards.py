@@ -15,14 +15,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import InlineKeyboardMarkup
-
 from bot.actions.reports import DeskEnv, render_report_card
 from bot.core.ports import Clock
 from channels.base import ChannelSender, SendError, SendFailure
 from channels.telegram import (
-    TelegramSender,
-    inline_keyboard,  # (until the sender edits cards itself)
+    TelegramSender,  # (until the sender edits cards itself)
 )
 from intake.catalog import Catalog
 from intake.types import ChannelCapabilities
@@ -116,14 +113,8 @@ class CardEditor:
         if sender is None:
             return False
         try:
-            markup = inline_keyboard(reply.choices) if reply.choices else InlineKeyboardMarkup([])
-            await sender.bot.edit_message_text(
-                reply.text, chat_id=card.chat_id, message_id=int(message_id), reply_markup=markup
-            )
-        except Exception as exc:
-            error = sender.error(exc)
-            if "not modified" in error.reason.lower():
-                return True
+            await sender.edit_text(card.chat_id, message_id, reply)  # "not modified" is success
+        except SendError as error:
             await self._edit_failed(card, error, now)
             return False
         if card.attempts or card.last_error:

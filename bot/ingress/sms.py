@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse, Response
 from bot.core.pipeline import Pipeline
 from bot.core.ports import Clock
 from bot.settings import SmsConfig
-from channels import sms_android, sms_twilio
 from channels.sms import CHANNEL, SmsEvents
+from channels.sms import android as sms_android
+from channels.sms import twilio as sms_twilio
 from storage import Store
 
 log = logging.getLogger(__name__)

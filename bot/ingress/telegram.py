@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,14 +21,21 @@ from bot.core.pipeline import Pipeline
 from bot.core.ports import Clock, Spawn
 from bot.settings import TelegramConfig
 from channels.base import ChannelSender, SendError
-from channels.telegram import CHANNEL, TelegramEvents, TelegramSender, parse_update
+from channels.telegram import (
+    CHANNEL,
+    SECRET_HEADER,
+    Signature,
+    TelegramEvents,
+    TelegramSender,
+    check_secret_token,
+    parse_update,
+)
 from storage import Store
 
 log = logging.getLogger(__name__)
 
 OFFSET_CURSOR = "telegram:offset"
 PATH = "/webhooks/telegram"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # Telegram updates are small; a megabyte is plenty
 
 GroupUpdates = Callable[[TelegramEvents], Awaitable[str]]
@@ -107,11 +113,11 @@ class TelegramIngress:
         config = self.config
         if not config.enabled or config.mode != "webhook":
             return JSONResponse({"detail": "the Telegram webhook is not enabled"}, status_code=404)
-        expected = config.webhook_secret.get_secret_value().encode()
-        given = request.headers.get(SECRET_HEADER, "").encode()
-        if not given:
+        secret = config.webhook_secret.get_secret_value()
+        check = check_secret_token(secret, request.headers.get(SECRET_HEADER))
+        if check is Signature.MISSING:
             return JSONResponse({"detail": f"missing {SECRET_HEADER}"}, status_code=401)
-        if not expected or not hmac.compare_digest(given, expected):
+        if check is not Signature.VALID:
             return JSONResponse({"detail": f"wrong {SECRET_HEADER}"}, status_code=403)
         body = await request.body()
         if len(body) > MAX_BODY:

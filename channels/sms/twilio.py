@@ -27,7 +27,7 @@ import httpx
 
 from channels.base import SendError, SendFailure
 from channels.secrets import register_secret
-from channels.sms import CHANNEL, SmsEvents, normalize_phone, text_message
+from channels.sms import CHANNEL, SmsEvents, json_object, normalize_phone, post, text_message
 from intake.types import DeliveryStatus, MessageKind
 
 PROVIDER = "twilio"
@@ -226,13 +226,8 @@ class TwilioProvider:
             form["From"] = self.from_number
         if self.status_callback:
             form["StatusCallback"] = self.status_callback
-        try:
-            response = await self._client.post(self.url, data=form)
-        except httpx.TimeoutException:
-            raise SendError(SendFailure.RETRY, "twilio: timed out") from None
-        except httpx.HTTPError as exc:
-            raise SendError(SendFailure.RETRY, f"twilio: {type(exc).__name__}") from None
-        data = _json(response)
+        response = await post(self._client, self.url, "twilio", data=form)
+        data = json_object(response)
         if response.status_code in (200, 201):
             sid = data.get("sid")
             return sid if isinstance(sid, str) and sid else None
@@ -267,11 +262,3 @@ def _seconds(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds is not None and 0 <= seconds <= 3600 else None
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

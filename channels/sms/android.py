@@ -34,7 +34,7 @@ import httpx
 
 from channels.base import SendError, SendFailure
 from channels.secrets import register_secret
-from channels.sms import CHANNEL, SmsEvents, normalize_phone, text_message
+from channels.sms import CHANNEL, SmsEvents, json_object, normalize_phone, post, text_message
 from intake.types import DeliveryStatus
 
 PROVIDER = "android"
@@ -176,15 +176,10 @@ class AndroidGatewayProvider:
 
     async def submit(self, to: str, text: str) -> str | None:
         body = {"textMessage": {"text": text}, "phoneNumbers": [to], "withDeliveryReport": True}
-        try:
-            response = await self._client.post(self.url, json=body)
-        except httpx.TimeoutException:
-            raise SendError(SendFailure.RETRY, "android gateway: timed out") from None
-        except httpx.HTTPError as exc:
-            # The phone is off, out of Wi-Fi or asleep: a temporary state.
-            raise SendError(SendFailure.RETRY, f"android gateway: {type(exc).__name__}") from None
+        # No answer (RETRY): the phone is off, out of Wi-Fi or asleep, a temporary state.
+        response = await post(self._client, self.url, "android gateway", json=body)
         if 200 <= response.status_code < 300:
-            data = _json(response)
+            data = json_object(response)
             message_id = data.get("id")
             return message_id if isinstance(message_id, str) and message_id else None
         raise classify_error(response)
@@ -195,7 +190,7 @@ class AndroidGatewayProvider:
 
 def classify_error(response: httpx.Response) -> SendError:
     status = response.status_code
-    message = str(_json(response).get("message") or "")[:200]
+    message = str(json_object(response).get("message") or "")[:200]
     reason = f"android gateway {status}" + (f": {message}" if message else "")
     if status == 429 or status >= 500:
         retry_after = response.headers.get("Retry-After", "")
@@ -207,11 +202,3 @@ def classify_error(response: httpx.Response) -> SendError:
     if status == 400 and "phone" in message.lower():
         return SendError(SendFailure.UNREACHABLE, reason)
     return SendError(SendFailure.DEAD, reason)
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}

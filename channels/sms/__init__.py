@@ -6,12 +6,14 @@ What is the same for both providers lives here:
   number is the citizen's id and the address replies go to;
 - rendering a `Reply` as plain text: choices become numbered lines and a hint ("Balas 1, 2
   atau 3"), typographic characters become their GSM-7 forms and emoji are dropped, so a
-  message costs as few segments as it can (see `channels.gsm`);
+  message costs as few segments as it can (see `channels.sms.gsm`);
 - `SmsSender`, the outbox's sender, which hands each text to the configured `SmsProvider`
-  and classifies nothing itself: providers raise `SendError`.
+  and classifies nothing itself: providers raise `SendError`;
+- for the providers' own API calls: `post` (no answer at all is `SendError(RETRY)`) and
+  `json_object`.
 
 Provider specifics (webhook signatures, payloads, the send API and its errors) live in
-`channels.sms_twilio` and `channels.sms_android`.
+`channels.sms.twilio` and `channels.sms.android`.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
 import phonenumbers
 
-from channels import gsm
 from channels.base import FetchedMedia, SendError, SendFailure, Sent
+from channels.sms import gsm
 from intake.types import (
     ChannelCapabilities,
     DeliveryStatus,
@@ -201,6 +204,26 @@ class SmsProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+async def post(client: httpx.AsyncClient, url: str, provider: str, **kwargs: Any) -> httpx.Response:
+    """POST to a provider's API. No answer (timeout, refused, reset...) is SendError(RETRY),
+    its reason prefixed with `provider`; an answer, whatever its status, is returned."""
+    try:
+        return await client.post(url, **kwargs)
+    except httpx.TimeoutException:
+        raise SendError(SendFailure.RETRY, f"{provider}: timed out") from None
+    except httpx.HTTPError as exc:
+        raise SendError(SendFailure.RETRY, f"{provider}: {type(exc).__name__}") from None
+
+
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object a provider answered with; {} when the answer is not one."""
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class SmsSender:
