@@ -16,7 +16,7 @@ The service is the one `lapor serve` runs (bot.service.Service on config.example
 fresh SQLite database per conversation (a copy of one migrated file, on /dev/shm when there is
 one), so one script's report never shows up as a similar open report in another's. Messages go
 through each platform's real parser (`channels.telegram.parse_update`, a WhatsApp webhook into
-`channels.whatsapp.parse_webhook`, a Twilio form into `channels.sms_twilio.parse_webhook`,
+`channels.whatsapp.parse_webhook`, a Twilio form into `channels.sms.twilio.parse_webhook`,
 `ConsoleChannel.parse`) into `service.pipeline.accept`; `service.dispatcher.drain()` then hands
 the replies to a capturing sender with the channel's real capabilities, and the citizen sees
 them as that channel renders them (inline or location keyboard, reply buttons or a list,
@@ -64,11 +64,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.service import Service, prepare_database  # noqa: E402
+from bot.compose import Service, prepare_database  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from channels import console as console_channel  # noqa: E402
-from channels import sms, sms_twilio, telegram, whatsapp  # noqa: E402
+from channels import sms, telegram, whatsapp  # noqa: E402
 from channels.base import FetchedMedia, Sent  # noqa: E402
+from channels.sms import twilio as sms_twilio  # noqa: E402
 from intake.commands import parse_command  # noqa: E402
 from intake.texts import CATALOGUE, LANGUAGES, VARIANTS, Texts  # noqa: E402
 from intake.types import ChannelCapabilities, InboundMessage, MediaRef, Reply  # noqa: E402

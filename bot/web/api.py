@@ -143,7 +143,6 @@ class ReportApi:
 
     async def list_reports(
         self,
-        request: Request,
         status: str | None = None,
         category: str | None = None,
         agency: str | None = None,
@@ -167,7 +166,7 @@ class ReportApi:
             items = [await _report_json(uow, r) for r in reports]
         return {"reports": items, "limit": limit, "offset": offset}
 
-    async def get_report(self, request: Request, ticket: str) -> dict[str, Any]:
+    async def get_report(self, ticket: str) -> dict[str, Any]:
         async with self.store.unit_of_work() as uow:
             report = await uow.reports.get(ticket.upper())
             if report is None or report.id is None:
@@ -198,9 +197,7 @@ class ReportApi:
         body["duplicate_of"] = original.ticket if original else None
         return body
 
-    async def change_report_status(
-        self, request: Request, ticket: str, body: StatusChange
-    ) -> dict[str, Any]:
+    async def change_report_status(self, ticket: str, body: StatusChange) -> dict[str, Any]:
         """Move a report (or reassign it, or mark it a duplicate): 409 with the reason if the
         lifecycle does not allow it; the citizen is notified as from the desk."""
         env = self.desk_env()
@@ -231,9 +228,7 @@ class ReportApi:
         self.wake()
         return {"report": result, "message": message}
 
-    async def reply_to_reporter(
-        self, request: Request, ticket: str, body: OfficerReply
-    ) -> dict[str, Any]:
+    async def reply_to_reporter(self, ticket: str, body: OfficerReply) -> dict[str, Any]:
         """Relay a message to the report's citizen on their own channel."""
         env = self.desk_env()
         try:
@@ -250,7 +245,6 @@ class ReportApi:
 
     async def report_stats(
         self,
-        request: Request,
         since: str | None = None,
         until: str | None = None,
         by: Literal["channel", "category", "agency", "kelurahan"] | None = None,
