@@ -179,7 +179,7 @@ class Service:
             {name: sender.capabilities for name, sender in self.senders.items()},
             apply_effects,
             clock=clock,
-            on_outbox=self.scaling.outbox_notifier(self._outbox_changed),
+            on_outbox=self.scaling.outbox_notifier(self.wake_senders),
             **self.scaling.pipeline_options(),
         )
         # Analytics: the conversation funnel and topic words of filed reports.
@@ -201,7 +201,7 @@ class Service:
             conversations=pipeline.conversations,
             clock=clock,
             spawn=self.workers.spawn,
-            wake=self._outbox_changed,
+            wake=self.wake_senders,
         )
         self.sla = SlaWorker(
             store,
@@ -209,7 +209,7 @@ class Service:
             sla_policy(settings, catalog),
             env=self.desk_env,
             clock=clock,
-            wake=self._outbox_changed,
+            wake=self.wake_senders,
         )
         # One ingress per platform: webhook routes (and polling) into the pipeline.
         channels = settings.channels
@@ -240,7 +240,7 @@ class Service:
         """What officer actions need besides the unit of work (desk, time limits, REST API)."""
         return self.desk.env(now)
 
-    def _outbox_changed(self) -> None:
+    def wake_senders(self) -> None:
         """Replies were queued (and report cards may be due): wake the senders."""
         self.dispatcher.wake()
         self.cards.wake()
@@ -302,7 +302,7 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
         service.store,
         service.db,
         desk_env=service.desk_env,
-        wake=service._outbox_changed,
+        wake=service.wake_senders,
         clock=service.clock,
     )
     dashboard = DashboardSource(settings, service.db, service.clock)  # read-only, token-protected

@@ -311,7 +311,7 @@ class ReportCard(SQLModel, table=True):
 
     The card goes out through the outbox (`outbox_id`, and `media_outbox_id` for its photos and
     location pin); `message_id` is the card's Telegram message id once known. A card whose
-    `refresh_due_at` has passed is re-rendered from the database and edited (bot/desk.py).
+    `refresh_due_at` has passed is re-rendered from the database and edited (bot/desk/cards.py).
     `active` is False once the report moved to another group; `menu` is the keyboard shown
     ("reject", "agency" or None for the moves).
     """

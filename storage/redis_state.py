@@ -5,7 +5,7 @@ sharing a Redis never see each other's keys. The pieces, each small and independ
 
 - `RedisConversations`: conversation state with a version number, written by compare-and-set.
   Each record also keeps the state it replaced and the inbox id that produced it, so a step whose
-  database transaction did not commit can be undone by the next reader (see `bot.scaling`).
+  database transaction did not commit can be undone by the next reader (see `bot.scaling.adapters`).
 - `RedisDedupe`: a fast path in front of the inbox's unique constraint: "stored" once the inbox
   row is committed, "processed" once its transaction is. Only ever set after the database said
   so, so a hit can be trusted; a miss falls through to the database.

@@ -244,7 +244,7 @@ async def reply_to_citizen(
     return message
 
 
-# --- the time limits (bot/sla.py) ----------------------------------------------------------
+# --- the time limits (bot.desk.sla) --------------------------------------------------------
 
 
 async def autoclose(uow: UnitOfWork, env: DeskEnv, report: Report, reason: str) -> bool:

@@ -2,7 +2,7 @@
 
 Buttons on status notices and on the duplicate offer carry the ticket, so they work in any
 state; typed answers ("5", "belum beres", "tambah MDN-00012") are understood when idle. The
-pipeline's handlers (bot/effects.py) check tickets against storage and answer through
+pipeline's handlers (bot/actions/citizen.py) check tickets against storage and answer through
 `followup_reply`, `add_info_ready`, `add_info_refused` and `duplicate_found`.
 """
 
