@@ -409,7 +409,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "status_in_progress": {"id": "Sedang ditindaklanjuti", "en": "Being acted on"},
     "status_resolved": {"id": "Selesai", "en": "Resolved"},
     "status_rejected": {"id": "Ditolak: {reason}", "en": "Rejected: {reason}"},
-    # sent once when a sender goes over the rate limit (bot/scaling/cluster.py); one SMS segment
+    # sent once when a sender goes over the rate limit (bot/scaling/cluster.py);
+    # GSM-7, one SMS segment
     "rate_limited": {
         "id": (
             "Pesan Anda terlalu banyak dalam waktu singkat. Mohon tunggu sebentar, lalu kirim "
