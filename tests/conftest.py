@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite file, fresh PostgreSQL database), Redis, a Store.
+"""Shared fixtures: databases (SQLite file, fresh PostgreSQL database), Redis, a Store, and the
+fake platform APIs over loopback HTTP (`fake_telegram`, `graph`, `fake_twilio`, `fake_gateway`).
 
 PostgreSQL (127.0.0.1:5432, trust auth) and Redis (127.0.0.1:6379) are used when reachable; tests
 that need them skip with the reason otherwise, or fail when LAPOR_TEST_REQUIRE_SERVICES=1.
@@ -16,7 +17,9 @@ from typing import NoReturn
 
 import psycopg
 import pytest
+from fake_sms import fake_gateway, fake_twilio  # noqa: F401  (fixtures: fake SMS providers)
 from fake_telegram import fake_telegram  # noqa: F401  (fixture: a fake Telegram Bot API)
+from fake_whatsapp import graph  # noqa: F401  (fixture: a fake WhatsApp Cloud API)
 from psycopg import sql
 
 from storage import Database, Store

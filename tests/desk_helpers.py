@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 import telegram_updates as tg
-from app_server import API_TOKEN, serve, settings_for
+from app_server import API_TOKEN, running_app, settings_for, telegram_env
 from fake_telegram import FakeTelegram
+from helpers import eventually
 
-from bot.compose import Service, build_senders, create_app, prepare_database
+from bot.compose import Service, prepare_database
 from bot.settings import Settings
 
 SECRET = "desk-webhook_secret"
@@ -46,27 +47,7 @@ class Clock:
 
 
 def desk_env(fake: FakeTelegram, **extra: str) -> dict[str, str]:
-    return {
-        "LAPOR_CHANNELS__TELEGRAM__ENABLED": "true",
-        "LAPOR_CHANNELS__TELEGRAM__TOKEN": fake.token,
-        "LAPOR_CHANNELS__TELEGRAM__API_BASE": fake.api_base,
-        "LAPOR_CHANNELS__TELEGRAM__MODE": "webhook",
-        "LAPOR_CHANNELS__TELEGRAM__WEBHOOK_SECRET": SECRET,
-        "LAPOR_SERVICE__PUBLIC_URL": "https://lapor.example.go.id",
-        "LAPOR_OFFICERS__DEFAULT_CHAT_ID": GROUP,
-        **extra,
-    }
-
-
-async def eventually(condition: Callable[[], Any], within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
+    return {**telegram_env(fake, secret=SECRET), "LAPOR_OFFICERS__DEFAULT_CHAT_ID": GROUP, **extra}
 
 
 @dataclass
@@ -258,12 +239,7 @@ async def desk_service(
     settings = settings or desk_settings(database_url, tmp_path, fake, **env)
     prepare_database(settings)
     service = Service(settings, clock=clock or (lambda: datetime.now(UTC)))
-    for sender in build_senders(settings).values():
-        service.add_sender(sender)
-    async with (
-        serve(create_app(service)) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
-    ):
+    async with running_app(service) as client:
         yield Desk(client, fake, service)
 
 

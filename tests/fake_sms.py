@@ -8,35 +8,49 @@ way the real service does, answers with realistic JSON and fails on demand::
         fake_twilio.fail_next(400, {"code": 21211, "message": "Invalid 'To' Phone Number"})
         ... fake_twilio.texts_to("+6281234567890")
 
-Both run uvicorn in a background thread with their own event loop.
+Both run uvicorn in a background thread with their own event loop. `twilio_signature` and
+`android_signature` sign webhooks the way each provider does, for posting to the service.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from loopback import LoopbackServer
+from loopback import LoopbackFake
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-
-_Fake = TypeVar("_Fake", "FakeTwilio", "FakeGateway")
+from twilio.request_validator import RequestValidator
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "fake-twilio-auth-token-0123456789"
 TWILIO_NUMBER = "+6281100000001"
 GATEWAY_USER = "sms"
 GATEWAY_PASSWORD = "fake-gateway-password-42"
+
+
+def twilio_signature(
+    key: str, url: str, params: Mapping[str, str], algorithm: str | None = None
+) -> str:
+    """X-Twilio-Signature as Twilio computes it (the `twilio` package's own RequestValidator):
+    keyed by the auth token, or the Webhooks SharedKey for "HMAC_SHA256"."""
+    signature: str = RequestValidator(key).compute_signature(url, params, algorithm)
+    return signature
+
+
+def android_signature(key: str, body: bytes, timestamp: str) -> str:
+    """X-Signature as SMS Gateway for Android computes it: HMAC-SHA256 of body + timestamp."""
+    return hmac.new(key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -58,13 +72,12 @@ class _Failure:
     count: int
 
 
-class _FakeServer:
+class _FakeServer(LoopbackFake):
+    calls: list[Call]
+
     def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self._lock = threading.Lock()
+        super().__init__()
         self._failures: list[_Failure] = []
-        self._loopback: LoopbackServer | None = None
-        self.base_url = ""
 
     # -- test-facing API ---------------------------------------------------------------------
 
@@ -84,32 +97,10 @@ class _FakeServer:
         with self._lock:
             return [c for c in self.calls if c.status < 300 or not ok_only]
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    def app(self) -> Starlette:
-        raise NotImplementedError
-
-    def start(self) -> Any:
-        self._loopback = LoopbackServer(self.app(), type(self).__name__)
-        self.base_url = self._loopback.start()
-        return self
-
-    def stop(self) -> None:
-        if self._loopback is not None:
-            self._loopback.stop()
-        self._loopback = None
-
     # -- helpers -----------------------------------------------------------------------------
 
     def _take_failure(self) -> _Failure | None:
-        with self._lock:
-            if not self._failures:
-                return None
-            failure = self._failures[0]
-            failure.count -= 1
-            if failure.count <= 0:
-                self._failures.pop(0)
-            return failure
+        return self._take_next(self._failures)
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -280,25 +271,15 @@ class FakeGateway(_FakeServer):
         )
 
 
-@contextmanager
-def running(fake: _Fake) -> Iterator[_Fake]:
-    """Start the fake, yield it, stop it."""
-    fake.start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilio]:
-    """A running fake Twilio API (for a conftest that imports it)."""
-    with running(FakeTwilio()) as fake:
+    """A running fake Twilio API (a conftest fixture)."""
+    with FakeTwilio() as fake:
         yield fake
 
 
 @pytest.fixture
 def fake_gateway() -> Iterator[FakeGateway]:
-    """A running fake SMS Gateway for Android (for a conftest that imports it)."""
-    with running(FakeGateway()) as fake:
+    """A running fake SMS Gateway for Android (a conftest fixture)."""
+    with FakeGateway() as fake:
         yield fake

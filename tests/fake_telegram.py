@@ -24,7 +24,6 @@ import email.policy
 import itertools
 import json
 import random
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from loopback import LoopbackServer
+from loopback import LoopbackFake
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -115,13 +114,14 @@ class _Chaos:
     rng: random.Random
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackFake):
+    calls: list[Call]
+
     def __init__(self, token: str = DEFAULT_TOKEN, *, max_poll_wait: float = 1.0) -> None:
+        super().__init__()
         self.token = token
         self.max_poll_wait = max_poll_wait
-        self.calls: list[Call] = []
         self.webhook: dict[str, Any] | None = None
-        self._lock = threading.Lock()
         self._failures: dict[str, list[_Failure]] = {}
         self._chaos: _Chaos | None = None
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
@@ -129,8 +129,11 @@ class FakeTelegram:
         self._next_update_id = 1000
         self._message_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
-        self._loopback: LoopbackServer | None = None
-        self.api_base = ""
+
+    @property
+    def api_base(self) -> str:
+        """Where the bot sends its calls (`channels.telegram.api_base`)."""
+        return self.base_url
 
     # -- test-facing API ---------------------------------------------------------------------
 
@@ -211,24 +214,6 @@ class FakeTelegram:
         with self._lock:
             self.calls.clear()
 
-    # -- server lifecycle --------------------------------------------------------------------
-
-    def start(self) -> FakeTelegram:
-        self._loopback = LoopbackServer(self.app(), "fake Telegram server")
-        self.api_base = self._loopback.start()
-        return self
-
-    def stop(self) -> None:
-        if self._loopback is not None:
-            self._loopback.stop()
-        self._loopback = None
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     # -- the app -----------------------------------------------------------------------------
 
     def app(self) -> Starlette:
@@ -284,14 +269,9 @@ class FakeTelegram:
         return response
 
     def _take_failure(self, method: str) -> Response | None:
-        with self._lock:
-            queue = self._failures.get(method.lower())
-            if not queue:
-                return None
-            failure = queue[0]
-            failure.count -= 1
-            if failure.count <= 0:
-                queue.pop(0)
+        failure = self._take_next(self._failures.get(method.lower()))
+        if failure is None:
+            return None
         return _error(failure.status, failure.description, failure.retry_after)
 
     def _take_chaos(self, method: str) -> str | None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import base64
 import itertools
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from loopback import LoopbackServer
+import pytest
+from loopback import LoopbackFake
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -91,26 +91,30 @@ class _Failure:
     retry_after: str | None
 
 
-class FakeGraph:
+class FakeGraph(LoopbackFake):
+    calls: list[Call]
+
     def __init__(
         self,
         token: str = TOKEN,
         phone_number_id: str = PHONE_NUMBER_ID,
         version: str = API_VERSION,
     ) -> None:
+        super().__init__()
         self.token = token
         self.phone_number_id = phone_number_id
         self.version = version
         self.templates: dict[str, int] = {STATUS_TEMPLATE: 2}  # name -> body parameters
-        self.calls: list[Call] = []
-        self._lock = threading.Lock()
         self._media: dict[str, tuple[str, bytes]] = {}
         self._failures: list[_Failure] = []
         self._closed: set[str] = set()
         self._ids = itertools.count(1)
-        self._loopback: LoopbackServer | None = None
-        self.graph_base = ""
         self.download_base: str | None = None  # where media URLs point (default: this fake)
+
+    @property
+    def graph_base(self) -> str:
+        """Where a `WhatsAppSender` sends its calls (`channels.whatsapp.graph_base`)."""
+        return self.base_url
 
     # -- test-facing API ---------------------------------------------------------------------
 
@@ -160,24 +164,6 @@ class FakeGraph:
 
     def texts(self, to: str | None = None) -> list[str]:
         return [c.text for c in self.messages(to)]
-
-    # -- server lifecycle --------------------------------------------------------------------
-
-    def start(self) -> FakeGraph:
-        self._loopback = LoopbackServer(self.app(), "fake Graph API")
-        self.graph_base = self._loopback.start()
-        return self
-
-    def stop(self) -> None:
-        if self._loopback is not None:
-            self._loopback.stop()
-        self._loopback = None
-
-    def __enter__(self) -> FakeGraph:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- the app -----------------------------------------------------------------------------
 
@@ -302,14 +288,7 @@ class FakeGraph:
         return JSONResponse(payload, status_code=status, headers=headers)
 
     def _take_failure(self) -> _Failure | None:
-        with self._lock:
-            if not self._failures:
-                return None
-            failure = self._failures[0]
-            failure.count -= 1
-            if failure.count <= 0:
-                self._failures.pop(0)
-            return failure
+        return self._take_next(self._failures)
 
 
 def _invalid(details: str) -> GraphError:
@@ -393,7 +372,8 @@ def _validate_interactive(interactive: dict[str, Any]) -> None:
         raise _invalid(f"unsupported interactive type {kind!r}")
 
 
-def fake_graph_server() -> Iterator[FakeGraph]:
-    """For a fixture: ``yield from fake_graph_server()``."""
+@pytest.fixture
+def graph() -> Iterator[FakeGraph]:
+    """A running fake Graph API (a conftest fixture); `graph.graph_base` configures the service."""
     with FakeGraph() as fake:
         yield fake

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import tomllib
+from datetime import UTC, tzinfo
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from intake.types import Category, Kelurahan
+from intake.catalog import Catalog
+from intake.types import Agency, Category, Kelurahan
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config.example.toml"
@@ -62,3 +64,18 @@ def boundaries() -> dict[str, Any]:
     """The parsed GeoJSON FeatureCollection (a fresh copy each call)."""
     data: dict[str, Any] = json.loads(_boundaries_text())
     return data
+
+
+@cache
+def catalog(tz: tzinfo = UTC) -> Catalog:
+    """Kota Madiun's catalog (categories, agencies, places, ticket prefix MDN) in time zone `tz`."""
+    agencies = [Agency(a["id"], a["name"]) for a in config()["agencies"]]
+    return Catalog.build(
+        city_name="Kota Madiun",
+        categories=categories(),
+        agencies=agencies,
+        areas=areas(),
+        boundaries=boundaries(),
+        ticket_prefix="MDN",
+        tz=tz,
+    )

@@ -13,13 +13,10 @@ Also `ThreadedApp`: the app served by uvicorn in a background thread, for synchr
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,16 +24,15 @@ from typing import IO, Any
 
 import httpx
 import redis
-import uvicorn
 from app_server import API_TOKEN, ROOT
 from fastapi import FastAPI
+from loopback import LoopbackServer, loopback_socket
 
 from bot.scaling.cluster import namespace_for
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+    with loopback_socket() as sock:
         port: int = sock.getsockname()[1]
         return port
 
@@ -190,47 +186,18 @@ class ThreadedApp:
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopbackServer(app, "the app", lifespan="on", timeout=20)
         self.base_url = ""
 
     def __enter__(self) -> ThreadedApp:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by connections
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="on", access_log=False)
-        server = self._server = uvicorn.Server(config)
-        ready = threading.Event()
-
-        def main() -> None:
-            self.loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(self.loop)
-            ready.set()
-            self.loop.run_until_complete(server.serve(sockets=[sock]))
-            self.loop.close()
-
-        self._thread = threading.Thread(target=main, daemon=True)
-        self._thread.start()
-        ready.wait(10)
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("the app did not start")
-            time.sleep(0.01)
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = self._server.start()
         return self
 
     def run(self, coro: Any, timeout: float = 30.0) -> Any:
-        assert self.loop is not None
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        return self._server.run(coro, timeout)
 
     def __exit__(self, *exc: object) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=20)
+        self._server.stop()
 
 
 # -- citizens with scripted conversations -------------------------------------------------------

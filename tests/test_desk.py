@@ -16,9 +16,9 @@ from desk_helpers import (
     buttons,
     desk_service,
     desk_settings,
-    eventually,
 )
 from fake_telegram import FakeTelegram
+from helpers import eventually
 
 
 async def test_a_report_from_filing_to_rating(

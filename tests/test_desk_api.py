@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from desk_helpers import GROUP, desk_service, eventually
+from desk_helpers import GROUP, desk_service
 from fake_telegram import FakeTelegram
+from helpers import eventually
 
 
 async def test_status_and_replies_over_rest(

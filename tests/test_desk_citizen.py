@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import telegram_updates as tg
-from desk_helpers import GROUP, NEIGHBOUR, buttons, desk_service, eventually
+from desk_helpers import GROUP, NEIGHBOUR, buttons, desk_service
 from fake_telegram import FakeTelegram
+from helpers import eventually
 
 NEIGHBOUR_CHAT = str(NEIGHBOUR["id"])
 

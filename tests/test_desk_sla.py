@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import telegram_updates as tg
-from desk_helpers import GROUP, Clock, buttons, desk_service, eventually
+from desk_helpers import GROUP, Clock, buttons, desk_service
 from fake_telegram import FakeTelegram
+from helpers import eventually
 
 # Thursday 8 January 2026, 09:00 in Madiun (WIB, UTC+7).
 FILED = datetime(2026, 1, 8, 2, 0, tzinfo=UTC)

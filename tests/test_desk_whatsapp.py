@@ -4,36 +4,17 @@ reaches the citizen on WhatsApp (the fake Graph API), including the rating quest
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import whatsapp_payloads as wa
-from desk_helpers import GROUP, Desk, desk_service, eventually
+from app_server import whatsapp_env
+from desk_helpers import GROUP, Desk, desk_service
 from fake_telegram import FakeTelegram
-from fake_whatsapp import APP_SECRET, STATUS_TEMPLATE, VERIFY_TOKEN, FakeGraph, fake_graph_server
+from fake_whatsapp import FakeGraph
+from helpers import eventually
 
 CITIZEN = wa.CITIZEN["wa_id"]
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    yield from fake_graph_server()
-
-
-def whatsapp_env(fake: FakeGraph) -> dict[str, str]:
-    return {
-        "LAPOR_CHANNELS__WHATSAPP__ENABLED": "true",
-        "LAPOR_CHANNELS__WHATSAPP__PHONE_NUMBER_ID": fake.phone_number_id,
-        "LAPOR_CHANNELS__WHATSAPP__ACCESS_TOKEN": fake.token,
-        "LAPOR_CHANNELS__WHATSAPP__APP_SECRET": APP_SECRET,
-        "LAPOR_CHANNELS__WHATSAPP__VERIFY_TOKEN": VERIFY_TOKEN,
-        "LAPOR_CHANNELS__WHATSAPP__GRAPH_BASE": fake.graph_base,
-        "LAPOR_CHANNELS__WHATSAPP__API_VERSION": fake.version,
-        "LAPOR_CHANNELS__WHATSAPP__STATUS_TEMPLATE": STATUS_TEMPLATE,
-        "LAPOR_CHANNELS__WHATSAPP__TEMPLATE_LANGUAGE": "id",
-    }
 
 
 async def whatsapp_says(desk: Desk, graph: FakeGraph, message: dict[str, Any], expect: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 import madiun
 import pytest
@@ -14,7 +13,6 @@ from intake import flow
 from intake.catalog import Catalog
 from intake.flow import ConversationState, FileReport, FlowContext, Step
 from intake.types import (
-    Agency,
     ChannelCapabilities,
     GeoPoint,
     InboundMessage,
@@ -29,17 +27,8 @@ JAKARTA = GeoPoint(-6.2, 106.8)
 SMS = ChannelCapabilities(buttons=False, photos=False, location=False, max_text=320)
 
 
-@cache
 def catalog() -> Catalog:
-    agencies = [Agency(a["id"], a["name"]) for a in madiun.config()["agencies"]]
-    return Catalog.build(
-        city_name="Kota Madiun",
-        categories=madiun.categories(),
-        agencies=agencies,
-        areas=madiun.areas(),
-        boundaries=madiun.boundaries(),
-        ticket_prefix="MDN",
-    )
+    return madiun.catalog()
 
 
 class Citizen:

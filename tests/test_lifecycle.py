@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
 
 import madiun
@@ -39,24 +38,14 @@ from intake.lifecycle import (
     working_days_between,
 )
 from intake.texts import CATALOGUE, DESK_PREFIX, MESSAGES
-from intake.types import Agency, GeoPoint, InboundMessage, MediaRef, MessageKind, ReportStatus
+from intake.types import GeoPoint, InboundMessage, MediaRef, MessageKind, ReportStatus
 
 WIB = ZoneInfo("Asia/Jakarta")
 S = ReportStatus
 
 
-@cache
 def catalog() -> Catalog:
-    agencies = [Agency(a["id"], a["name"]) for a in madiun.config()["agencies"]]
-    return Catalog.build(
-        city_name="Kota Madiun",
-        categories=madiun.categories(),
-        agencies=agencies,
-        areas=madiun.areas(),
-        boundaries=madiun.boundaries(),
-        ticket_prefix="MDN",
-        tz=WIB,
-    )
+    return madiun.catalog(WIB)
 
 
 # --- moves ---------------------------------------------------------------------------------

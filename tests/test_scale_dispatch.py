@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import telegram_updates as tg
-from app_server import make_service, serve
+from app_server import make_service, serve, telegram_env
 from fake_telegram import FakeTelegram
 from procs import citizen, expected_replies, forget_redis_keys, text_script
 from test_scale_processes import (
@@ -22,7 +22,6 @@ from test_scale_processes import (
     sent_texts,
     until,
 )
-from test_telegram import telegram_env
 
 from bot.compose import create_app
 from bot.core.dispatcher import Dispatcher

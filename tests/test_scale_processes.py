@@ -19,8 +19,10 @@ from typing import Any
 import httpx
 import pytest
 import telegram_updates as tg
-from app_server import API_TOKEN
+from app_server import API_TOKEN, telegram_env
+from app_server import TELEGRAM_SECRET as SECRET
 from fake_telegram import FakeTelegram
+from helpers import jpeg_with_gps
 from procs import (
     ServiceProcess,
     citizen,
@@ -30,7 +32,6 @@ from procs import (
     text_script,
 )
 from sqlmodel import col, select
-from test_telegram import SECRET, jpeg_with_gps, telegram_env
 
 from storage import Database, Store
 from storage.migrate import upgrade

@@ -17,13 +17,14 @@ from typing import Any
 import httpx
 import pytest
 import telegram_updates as tg
-from app_server import make_service, serve
+from app_server import TELEGRAM_SECRET as SECRET
+from app_server import make_service, running_app, telegram_env
 from fake_telegram import FakeTelegram
+from helpers import eventually
 from procs import forget_redis_keys
 from sqlmodel import select
-from test_telegram import CHAT, SECRET, eventually, telegram_env
 
-from bot.compose import Service, build_senders, create_app
+from bot.compose import Service
 from bot.scaling.adapters import DistributedLocks, RedisConversationStore
 from bot.scaling.cluster import RATE_LIMIT, Scaling, namespace_for
 from channels.telegram import parse_update
@@ -42,6 +43,8 @@ from storage.redis_state import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+CHAT = str(tg.CITIZEN_ID)
 
 
 @pytest.fixture
@@ -237,14 +240,7 @@ async def redis_telegram(
 ) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
     env = {**telegram_env(fake_telegram), "LAPOR_STORAGE__REDIS_URL": redis_url}
     service = make_service(sqlite_url, tmp_path, **env)
-    for sender in build_senders(service.settings).values():
-        service.add_sender(sender)
-    async with (
-        serve(create_app(service)) as base_url,
-        httpx.AsyncClient(
-            base_url=base_url, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        ) as client,
-    ):
+    async with running_app(service, {"X-Telegram-Bot-Api-Secret-Token": SECRET}) as client:
         yield service, client
     forget_redis_keys(sqlite_url, redis_url)
 

@@ -23,11 +23,12 @@ from urllib.parse import quote
 import httpx
 import pytest
 import telegram_updates as tg
-from app_server import API_TOKEN, ROOT, make_service, serve
+from app_server import API_TOKEN, ROOT, service_on, telegram_env
+from app_server import TELEGRAM_SECRET as SECRET
 from fake_telegram import FakeTelegram
-from test_telegram import SECRET, eventually, jpeg_with_gps, telegram_env
+from helpers import eventually, jpeg_with_gps
 
-from bot.compose import Service, build_senders, create_app
+from bot.compose import Service, create_app
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -104,13 +105,7 @@ async def deployment(
     url: str, tmp_path: Path, fake: FakeTelegram, **env: str
 ) -> AsyncIterator[Deployment]:
     environ = {**telegram_env(fake), **SECRETS_ENV, "LAPOR_OFFICERS__DEFAULT_CHAT_ID": OFFICERS}
-    service = make_service(url, tmp_path, **environ, **env)
-    for sender in build_senders(service.settings).values():
-        service.add_sender(sender)
-    async with (
-        serve(create_app(service)) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
-    ):
+    async with service_on(url, tmp_path, {**environ, **env}) as (service, client):
         yield Deployment(service, client, fake)
 
 

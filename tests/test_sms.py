@@ -7,105 +7,34 @@ request here also cross-checks our validator against Twilio's.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import itertools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from app_server import make_service, serve
-from fake_sms import (
-    GATEWAY_PASSWORD,
-    GATEWAY_USER,
-    TWILIO_NUMBER,
-    FakeGateway,
-    FakeTwilio,
-    running,
+from app_server import (
+    ANDROID_SIGNING_KEY,
+    TWILIO_SHARED_KEY,
+    TWILIO_WEBHOOK_URL,
+    android_env,
+    service_on,
+    twilio_env,
 )
+from fake_sms import TWILIO_NUMBER, FakeGateway, FakeTwilio, android_signature, twilio_signature
+from helpers import eventually, until_unreachable
 from sqlmodel import select
-from twilio.request_validator import RequestValidator
 
-from bot.compose import Service, build_senders, create_app
+from bot.compose import Service
 from channels.sms import gsm
 from storage.models import OutboxMessage
 from storage.sms_delivery import SmsDeliveryRepository
 
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with running(FakeTwilio()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_gateway() -> Iterator[FakeGateway]:
-    with running(FakeGateway()) as fake:
-        yield fake
-
-
-PUBLIC_URL = "https://lapor.example.go.id"
-TWILIO_URL = PUBLIC_URL + "/webhooks/sms/twilio"
-SIGNING_KEY = "gateway-signing-key-0123"
-SHARED_KEY = "twilio-webhooks-shared-key-xyz"
 CITIZEN = "+6281234567890"
-
-
-def twilio_env(fake: FakeTwilio) -> dict[str, str]:
-    return {
-        "LAPOR_CHANNELS__SMS__ENABLED": "true",
-        "LAPOR_CHANNELS__SMS__PROVIDER": "twilio",
-        "LAPOR_CHANNELS__SMS__API_BASE": fake.api_base,
-        "LAPOR_CHANNELS__SMS__ACCOUNT_SID": fake.account_sid,
-        "LAPOR_CHANNELS__SMS__AUTH_TOKEN": fake.auth_token,
-        "LAPOR_CHANNELS__SMS__FROM_NUMBER": TWILIO_NUMBER,
-        "LAPOR_CHANNELS__SMS__WEBHOOK_SECRET": SHARED_KEY,
-        "LAPOR_SERVICE__PUBLIC_URL": PUBLIC_URL,
-    }
-
-
-def android_env(fake: FakeGateway, base: str | None = None) -> dict[str, str]:
-    return {
-        "LAPOR_CHANNELS__SMS__ENABLED": "true",
-        "LAPOR_CHANNELS__SMS__PROVIDER": "android",
-        "LAPOR_CHANNELS__SMS__GATEWAY_URL": base or fake.gateway_url,
-        "LAPOR_CHANNELS__SMS__USERNAME": GATEWAY_USER,
-        "LAPOR_CHANNELS__SMS__PASSWORD": GATEWAY_PASSWORD,
-        "LAPOR_CHANNELS__SMS__WEBHOOK_SECRET": SIGNING_KEY,
-    }
-
-
-async def eventually(condition: Callable[[], Any], within: float = 10.0) -> Any:
-    """Wait until `condition()` is truthy (the outbox is sent in the background)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-@asynccontextmanager
-async def sms_service(
-    url: str, tmp_path: Path, env: dict[str, str]
-) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
-    service = make_service(url, tmp_path, **env)
-    for sender in build_senders(service.settings).values():
-        service.add_sender(sender)
-    async with (
-        serve(create_app(service)) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
-    ):
-        yield service, client
 
 
 _sids = itertools.count(1)
@@ -120,8 +49,8 @@ class TwilioPhone:
     service: Service
     number: str = CITIZEN
 
-    def sign(self, params: dict[str, str], url: str = TWILIO_URL) -> str:
-        return RequestValidator(self.fake.auth_token).compute_signature(url, params)
+    def sign(self, params: dict[str, str], url: str = TWILIO_WEBHOOK_URL) -> str:
+        return twilio_signature(self.fake.auth_token, url, params)
 
     async def post(
         self, params: dict[str, str], signature: str | None = "sign", **headers: str
@@ -195,14 +124,14 @@ class AndroidPhone:
         self,
         event: dict[str, Any],
         *,
-        key: str = SIGNING_KEY,
+        key: str = ANDROID_SIGNING_KEY,
         timestamp: int | None = None,
         signature: str | None = None,
     ) -> httpx.Response:
         body = json.dumps(event).encode()
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         if signature is None:
-            signature = hmac.new(key.encode(), body + stamp.encode(), hashlib.sha256).hexdigest()
+            signature = android_signature(key, body, stamp)
         headers = {"X-Signature": signature, "X-Timestamp": stamp}
         headers["Content-Type"] = "application/json"
         return await self.client.post("/webhooks/sms/android", content=body, headers=headers)
@@ -257,7 +186,7 @@ async def outbox_row(service: Service, external_id: str) -> OutboxMessage | None
 async def test_full_report_over_twilio_with_a_typed_kelurahan(
     database_url: str, tmp_path: Path, fake_twilio: FakeTwilio
 ) -> None:
-    async with sms_service(database_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
+    async with service_on(database_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
         phone = TwilioPhone(client, fake_twilio, service)
         greeting = await phone.text("halo", "Setuju?")
         assert greeting.endswith("1. Setuju\n2. Tidak setuju\n3. English\nBalas 1, 2 atau 3")
@@ -287,7 +216,7 @@ async def test_full_report_over_twilio_with_a_typed_kelurahan(
         sends = fake_twilio.sent()
         assert all(c.authorized for c in fake_twilio.calls)
         assert {c.params["From"] for c in sends} == {TWILIO_NUMBER}
-        assert {c.params["StatusCallback"] for c in sends} == {TWILIO_URL}
+        assert {c.params["StatusCallback"] for c in sends} == {TWILIO_WEBHOOK_URL}
 
         # Twilio reports on the "filed" message; the report is tied to its outbox row.
         sid = fake_twilio.sid_of("MDN-00001. Diverifikasi")
@@ -303,7 +232,7 @@ async def test_full_report_over_twilio_with_a_typed_kelurahan(
 async def test_one_shot_lapor_and_batal_over_twilio(
     sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
 ) -> None:
-    async with sms_service(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
         phone = TwilioPhone(client, fake_twilio, service)
         await phone.text("LAPOR lampu jalan di gang 3 mati sudah seminggu, gelap", "Setuju?")
         asked = await phone.text("1", "Benar?")  # consent given: straight to the category
@@ -325,7 +254,7 @@ async def test_one_shot_lapor_and_batal_over_twilio(
 
 
 async def test_english_over_sms(sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio) -> None:
-    async with sms_service(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
         phone = TwilioPhone(client, fake_twilio, service)
         await phone.text("halo", "Setuju?")
         greeting = await phone.text("3", "Agree?")
@@ -338,7 +267,7 @@ async def test_english_over_sms(sqlite_url: str, tmp_path: Path, fake_twilio: Fa
 async def test_wrong_twilio_signatures_change_nothing(
     sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
 ) -> None:
-    async with sms_service(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
         phone = TwilioPhone(client, fake_twilio, service)
         params = phone.inbound("halo")
         assert (await phone.post(params, signature=None)).status_code == 401
@@ -347,7 +276,7 @@ async def test_wrong_twilio_signatures_change_nothing(
         assert (await phone.post(params, signature=other_url)).status_code == 403
         tampered = {**params, "Body": "LAPOR palsu"}
         assert (await phone.post(tampered, signature=phone.sign(params))).status_code == 403
-        wrong_token = RequestValidator("not-the-token").compute_signature(TWILIO_URL, params)
+        wrong_token = twilio_signature("not-the-token", TWILIO_WEBHOOK_URL, params)
         assert (await phone.post(params, signature=wrong_token)).status_code == 403
         # The SHA-256 variant: signed with the Webhooks SharedKey, as the header says.
         settings = {"X-Twilio-Webhooks-Signature-Settings": "key=wk_1,algorithm=HMAC_SHA256"}
@@ -363,7 +292,7 @@ async def test_wrong_twilio_signatures_change_nothing(
         await asyncio.sleep(0.2)
         assert fake_twilio.calls == []
 
-        sha256 = RequestValidator(SHARED_KEY).compute_signature(TWILIO_URL, params, "HMAC_SHA256")
+        sha256 = twilio_signature(TWILIO_SHARED_KEY, TWILIO_WEBHOOK_URL, params, "HMAC_SHA256")
         accepted = await phone.post(params, signature=sha256, **settings)
         assert accepted.status_code == 200
         await eventually(lambda: phone.texts())
@@ -372,7 +301,7 @@ async def test_wrong_twilio_signatures_change_nothing(
 async def test_odd_twilio_payloads_are_acknowledged_never_a_500(
     sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
 ) -> None:
-    async with sms_service(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
         phone = TwilioPhone(client, fake_twilio, service)
         for params in (
             {},
@@ -385,7 +314,7 @@ async def test_odd_twilio_payloads_are_acknowledged_never_a_500(
             response = await phone.post(params)
             assert response.status_code == 200, (params, response.text)
         garbage = b"\xff\xfe%%%&&&=="
-        signature = RequestValidator(fake_twilio.auth_token).compute_signature(TWILIO_URL, {})
+        signature = twilio_signature(fake_twilio.auth_token, TWILIO_WEBHOOK_URL, {})
         response = await client.post(
             "/webhooks/sms/twilio",
             content=garbage,
@@ -403,7 +332,7 @@ async def test_twilio_send_errors_retry_or_stop(
     sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    async with sms_service(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
         phone = TwilioPhone(client, fake_twilio, service)
         fake_twilio.fail_next(429, {"code": 20429, "message": "Too Many Requests"},
                               headers={"Retry-After": "1"})  # fmt: skip
@@ -416,15 +345,7 @@ async def test_twilio_send_errors_retry_or_stop(
         fake_twilio.fail_next(400, {"code": 21610, "message": "Attempt to send to unsubscribed"})
         assert (await other.post(other.inbound("halo"))).status_code == 200
 
-        async def reachable() -> bool | None:
-            async with service.store.unit_of_work() as uow:
-                contact = await uow.contacts.get("sms", other.number)
-                return contact.reachable if contact else None
-
-        deadline = time.monotonic() + 10
-        while await reachable() is not False:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await until_unreachable(service.store, "sms", other.number)
         await asyncio.sleep(0.3)
         assert len([c for c in fake_twilio.calls if c.params.get("To") == other.number]) == 1
     assert fake_twilio.auth_token not in caplog.text
@@ -433,7 +354,7 @@ async def test_twilio_send_errors_retry_or_stop(
 async def test_an_undelivered_status_marks_a_dead_number(
     sqlite_url: str, tmp_path: Path, fake_twilio: FakeTwilio
 ) -> None:
-    async with sms_service(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, twilio_env(fake_twilio)) as (service, client):
         phone = TwilioPhone(client, fake_twilio, service)
         await phone.text("halo", "Setuju?")
         sid = fake_twilio.sid_of("Setuju?")
@@ -457,7 +378,7 @@ async def test_an_undelivered_status_marks_a_dead_number(
 async def test_full_report_over_the_android_gateway(
     database_url: str, tmp_path: Path, fake_gateway: FakeGateway
 ) -> None:
-    async with sms_service(database_url, tmp_path, android_env(fake_gateway)) as (service, client):
+    async with service_on(database_url, tmp_path, android_env(fake_gateway)) as (service, client):
         phone = AndroidPhone(client, fake_gateway, service)
         await phone.text("LAPOR got mampet, banjir tiap hujan di gang 3", "Setuju?")
         await phone.text("1", "Benar?")
@@ -492,7 +413,7 @@ async def test_full_report_over_the_android_gateway(
 async def test_a_replayed_gateway_event_is_answered_once(
     sqlite_url: str, tmp_path: Path, fake_gateway: FakeGateway
 ) -> None:
-    async with sms_service(sqlite_url, tmp_path, android_env(fake_gateway)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, android_env(fake_gateway)) as (service, client):
         phone = AndroidPhone(client, fake_gateway, service)
         event = phone.received("halo", event_id="Ey6ECgOkVVFjz3CL48B8C")
         first = await phone.post_event(event)
@@ -513,7 +434,7 @@ async def test_a_replayed_gateway_event_is_answered_once(
 async def test_wrong_gateway_signatures_change_nothing(
     sqlite_url: str, tmp_path: Path, fake_gateway: FakeGateway
 ) -> None:
-    async with sms_service(sqlite_url, tmp_path, android_env(fake_gateway)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, android_env(fake_gateway)) as (service, client):
         phone = AndroidPhone(client, fake_gateway, service)
         event = phone.received("LAPOR jalan rusak parah depan balai kota")
         assert (await phone.post_event(event, key="another-key")).status_code == 403
@@ -543,7 +464,7 @@ async def test_wrong_gateway_signatures_change_nothing(
 async def test_odd_gateway_payloads_are_acknowledged_never_a_500(
     sqlite_url: str, tmp_path: Path, fake_gateway: FakeGateway
 ) -> None:
-    async with sms_service(sqlite_url, tmp_path, android_env(fake_gateway)) as (service, client):
+    async with service_on(sqlite_url, tmp_path, android_env(fake_gateway)) as (service, client):
         phone = AndroidPhone(client, fake_gateway, service)
         for event in (
             [],
@@ -558,8 +479,8 @@ async def test_odd_gateway_payloads_are_acknowledged_never_a_500(
             response = await phone.post_event(event)  # type: ignore[arg-type]
             assert response.status_code == 200, (event, response.text)
         body, stamp = b"{not json", str(int(time.time()))
-        signature = hmac.new(SIGNING_KEY.encode(), body + stamp.encode(), hashlib.sha256)
-        headers = {"X-Signature": signature.hexdigest(), "X-Timestamp": stamp}
+        signature = android_signature(ANDROID_SIGNING_KEY, body, stamp)
+        headers = {"X-Signature": signature, "X-Timestamp": stamp}
         not_json = await client.post("/webhooks/sms/android", content=body, headers=headers)
         assert not_json.status_code == 400
         bad_stamp = await phone.post_event({}, timestamp=None, signature=None)
@@ -573,7 +494,7 @@ async def test_cloud_mode_sends_through_the_3rdparty_api(
     sqlite_url: str, tmp_path: Path, fake_gateway: FakeGateway
 ) -> None:
     env = android_env(fake_gateway, base=fake_gateway.gateway_url + "/3rdparty/v1")
-    async with sms_service(sqlite_url, tmp_path, env) as (service, client):
+    async with service_on(sqlite_url, tmp_path, env) as (service, client):
         phone = AndroidPhone(client, fake_gateway, service, sender="+62 812-3456-7890")
         await phone.text("halo", "Setuju?")
         assert {c.path for c in fake_gateway.sent()} == {"/3rdparty/v1/messages"}

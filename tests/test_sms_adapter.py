@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fake_sms import (
-    GATEWAY_PASSWORD,
-    GATEWAY_USER,
-    FakeGateway,
-    FakeTwilio,
-    running,
-)
+from fake_sms import GATEWAY_PASSWORD, GATEWAY_USER, FakeGateway, FakeTwilio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator, get_signature_algorithm
@@ -37,19 +30,6 @@ from channels.sms import (
 from channels.sms import android as sms_android
 from channels.sms import twilio as sms_twilio
 from intake.types import Choice, GeoPoint, MessageKind, Reply
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with running(FakeTwilio()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_gateway() -> Iterator[FakeGateway]:
-    with running(FakeGateway()) as fake:
-        yield fake
-
 
 NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,39 +14,17 @@ from typing import Any
 import httpx
 import pytest
 import telegram_updates as tg
-from app_server import make_service, serve
+from app_server import TELEGRAM_SECRET, service_on, telegram_env
 from fake_telegram import FakeTelegram
+from helpers import eventually, jpeg_with_gps, reachable, until_unreachable
 from PIL import Image
 
-from bot.compose import Service, build_senders, create_app
+from bot.compose import Service
 from bot.ingress.telegram import OFFSET_CURSOR
 from storage.models import Attachment
 
-SECRET = "s3cret-webhook_token"
+SECRET = TELEGRAM_SECRET
 CHAT = str(tg.CITIZEN_ID)
-
-
-def telegram_env(fake: FakeTelegram, mode: str = "webhook") -> dict[str, str]:
-    return {
-        "LAPOR_CHANNELS__TELEGRAM__ENABLED": "true",
-        "LAPOR_CHANNELS__TELEGRAM__TOKEN": fake.token,
-        "LAPOR_CHANNELS__TELEGRAM__API_BASE": fake.api_base,
-        "LAPOR_CHANNELS__TELEGRAM__MODE": mode,
-        "LAPOR_CHANNELS__TELEGRAM__WEBHOOK_SECRET": SECRET,
-        "LAPOR_SERVICE__PUBLIC_URL": "https://lapor.example.go.id",
-    }
-
-
-async def eventually(condition: Callable[[], Any], within: float = 10.0) -> Any:
-    """Wait until `condition()` is truthy (the outbox is sent in the background)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -76,24 +53,8 @@ class TelegramCitizen:
 async def telegram_service(
     url: str, tmp_path: Path, fake: FakeTelegram, mode: str = "webhook"
 ) -> AsyncIterator[TelegramCitizen]:
-    service = make_service(url, tmp_path, **telegram_env(fake, mode))
-    for sender in build_senders(service.settings).values():
-        service.add_sender(sender)
-    async with (
-        serve(create_app(service)) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
-    ):
+    async with service_on(url, tmp_path, telegram_env(fake, mode)) as (service, client):
         yield TelegramCitizen(client, fake, service)
-
-
-def jpeg_with_gps() -> bytes:
-    image = Image.new("RGB", (64, 48), (200, 120, 40))
-    exif = Image.Exif()
-    exif[0x8825] = {1: "S", 2: (7.0, 37.0, 47.0), 3: "E", 4: (111.0, 31.0, 26.0)}  # GPS IFD
-    exif[0x010F] = "PhoneMaker"
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif)
-    return out.getvalue()
 
 
 async def test_full_report_with_gps_and_a_two_photo_album(
@@ -246,22 +207,14 @@ async def test_a_citizen_who_blocked_the_bot_is_not_retried(
         fake_telegram.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
         assert (await citizen.post(tg.text("halo"))).status_code == 200
 
-        async def reachable() -> bool | None:
-            async with store.unit_of_work() as uow:
-                contact = await uow.contacts.get("telegram", CHAT)
-                return contact.reachable if contact else None
-
-        deadline = time.monotonic() + 10
-        while await reachable() is not False:
-            assert time.monotonic() < deadline
-            await asyncio.sleep(0.05)
+        await until_unreachable(store, "telegram", CHAT)
         await asyncio.sleep(0.3)
         assert len(fake_telegram.calls_to("sendMessage", ok_only=False)) == 1  # no retries
 
         assert (await citizen.post(tg.my_chat_member("member"))).json()["outcome"] == "unblocked"
-        assert await reachable() is True
+        assert await reachable(store, "telegram", CHAT) is True
         assert (await citizen.post(tg.my_chat_member("kicked"))).json()["outcome"] == "blocked"
-        assert await reachable() is False
+        assert await reachable(store, "telegram", CHAT) is False
     assert fake_telegram.token not in caplog.text
     assert fake_telegram.token.split(":")[1] not in caplog.text
 

@@ -4,9 +4,7 @@ Graph API served over loopback HTTP, state read back from a real database."""
 from __future__ import annotations
 
 import asyncio
-import io
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,62 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import whatsapp_payloads as wa
-from app_server import make_service, serve
+from app_server import service_on, whatsapp_env
 from fake_whatsapp import APP_SECRET, STATUS_TEMPLATE, VERIFY_TOKEN, Call, FakeGraph
+from helpers import eventually, eventually_async, jpeg_with_gps
 from PIL import Image
 from sqlmodel import col, select
 
-from bot.compose import Service, build_senders, create_app
+from bot.compose import Service
 from intake.types import Reply, StatusNotice
 from storage.models import Attachment, InboxMessage, OutboxMessage
 
 CITIZEN = wa.CITIZEN["wa_id"]
 NEIGHBOUR = wa.NEIGHBOUR["wa_id"]
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
-        yield fake
-
-
-def whatsapp_env(fake: FakeGraph, *, template: bool = True) -> dict[str, str]:
-    return {
-        "LAPOR_CHANNELS__WHATSAPP__ENABLED": "true",
-        "LAPOR_CHANNELS__WHATSAPP__PHONE_NUMBER_ID": fake.phone_number_id,
-        "LAPOR_CHANNELS__WHATSAPP__ACCESS_TOKEN": fake.token,
-        "LAPOR_CHANNELS__WHATSAPP__APP_SECRET": APP_SECRET,
-        "LAPOR_CHANNELS__WHATSAPP__VERIFY_TOKEN": VERIFY_TOKEN,
-        "LAPOR_CHANNELS__WHATSAPP__GRAPH_BASE": fake.graph_base,
-        "LAPOR_CHANNELS__WHATSAPP__API_VERSION": fake.version,
-        "LAPOR_CHANNELS__WHATSAPP__STATUS_TEMPLATE": STATUS_TEMPLATE if template else "",
-        "LAPOR_CHANNELS__WHATSAPP__TEMPLATE_LANGUAGE": "id",
-    }
-
-
-async def eventually(condition: Callable[[], Any], within: float = 10.0) -> Any:
-    """Wait until `condition()` is truthy (the outbox is sent in the background)."""
-    deadline = time.monotonic() + within
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-async def eventually_async(condition: Callable[[], Any], within: float = 10.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        value = await condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met in time (last: {value!r})")
-        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -152,24 +107,8 @@ class WhatsApp:
 async def whatsapp_app(
     url: str, tmp_path: Path, fake: FakeGraph, **options: Any
 ) -> AsyncIterator[WhatsApp]:
-    service = make_service(url, tmp_path, **whatsapp_env(fake, **options))
-    for sender in build_senders(service.settings).values():
-        service.add_sender(sender)
-    async with (
-        serve(create_app(service)) as base_url,
-        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
-    ):
+    async with service_on(url, tmp_path, whatsapp_env(fake, **options)) as (service, client):
         yield WhatsApp(client, fake, service)
-
-
-def jpeg_with_gps() -> bytes:
-    image = Image.new("RGB", (64, 48), (40, 120, 200))
-    exif = Image.Exif()
-    exif[0x8825] = {1: "S", 2: (7.0, 37.0, 47.0), 3: "E", 4: (111.0, 31.0, 26.0)}  # GPS IFD
-    exif[0x010F] = "PhoneMaker"
-    out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif)
-    return out.getvalue()
 
 
 def buttons(call: Call) -> list[tuple[str, str]]:
@@ -191,7 +130,7 @@ def rows(call: Call) -> list[dict[str, str]]:
 async def test_full_report_with_a_photo_a_location_and_a_list_choice(
     database_url: str, tmp_path: Path, graph: FakeGraph
 ) -> None:
-    graph.add_media("1049270452618423", jpeg_with_gps())
+    graph.add_media("1049270452618423", jpeg_with_gps((40, 120, 200)))
     async with whatsapp_app(database_url, tmp_path, graph) as app:
         greeting = await app.say(wa.text("halo"), "Apakah Anda setuju?")
         assert [value for value, _ in buttons(greeting)] == ["agree", "disagree", "lang:en"]

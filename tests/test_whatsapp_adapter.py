@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -556,12 +556,6 @@ def test_retry_after_header_wins() -> None:
 
 # --------------------------------------------------------------------------------------------
 # Sending through the fake Graph API
-
-
-@pytest.fixture
-def graph() -> Iterator[FakeGraph]:
-    with FakeGraph() as fake:
-        yield fake
 
 
 @pytest.fixture
