@@ -25,6 +25,7 @@ at least 70, several give close to 100.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -206,22 +207,30 @@ class CategorySuggester:
         return evidence
 
     def _form_similarity(self, size: int, slots: dict[int, list[tuple[int, float]]]) -> float:
-        """Best similarity of a keyword form given where its words were found (0 = absent)."""
+        """Best similarity of a keyword form given where its words were found (0 = absent).
+
+        Linear in the number of hits: each slot's hits are sorted once, and for every start only
+        the hits inside that start's window (at most `size - 1 + MAX_GAP` positions) are read.
+        """
         if len(slots) < size:
             return 0.0
         if size == 1:
             return max(similarity for _, similarity in slots[0])
+        ordered = [sorted(slots[slot]) for slot in range(size)]
+        positions = [[position for position, _ in found] for found in ordered]
         best = 0.0
-        starts = sorted({position for found in slots.values() for position, _ in found})
+        starts = sorted({position for found in positions for position in found})
         for start in starts:
             end = start + size - 1 + self.MAX_GAP
             used: set[int] = set()
             total = 0.0
             for slot in range(size):
+                low = bisect_left(positions[slot], start)
+                high = bisect_right(positions[slot], end)
                 options = [
                     (similarity, position)
-                    for position, similarity in slots[slot]
-                    if start <= position <= end and position not in used
+                    for position, similarity in ordered[slot][low:high]
+                    if position not in used
                 ]
                 if not options:
                     break
