@@ -177,6 +177,13 @@ class PlacesConfig(Section):
     city_name: str = ""
 
 
+class ClassifierConfig(Section):
+    # Files relative to the configuration file. model = "" suggests categories from keywords only.
+    model: str = ""  # exported by `lapor train` (.npz)
+    training: str = ""  # labelled examples `lapor train` fits on (JSON lines)
+    evaluation: str = ""  # labelled examples it reports accuracy on, never trained on
+
+
 class SlaConfig(Section):
     verify_days: int = Field(default=3, ge=1)
     respond_days: int = Field(default=5, ge=1)
@@ -199,6 +206,7 @@ class Settings(Section):
     categories: list[CategoryConfig] = Field(default_factory=list)
     areas: list[AreaConfig] = Field(default_factory=list)
     places: PlacesConfig = Field(default_factory=PlacesConfig)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
@@ -214,6 +222,11 @@ class Settings(Section):
         if not self.places.boundaries:
             return None
         return (config_dir or self.config_dir) / self.places.boundaries
+
+    def classifier_path(self, name: str, config_dir: Path | None = None) -> Path | None:
+        """A file named in [classifier] ("model", "training", "evaluation"), or None if unset."""
+        value = getattr(self.classifier, name)
+        return (config_dir or self.config_dir) / value if value else None
 
     def domain_agencies(self) -> list[Agency]:
         return [Agency(a.id, a.name, a.telegram_chat_id) for a in self.agencies]
@@ -252,7 +265,16 @@ class Settings(Section):
 
     def redacted_summary(self) -> dict[str, Any]:
         """The settings in a form safe to print: secrets as "set"/"unset", URL passwords hidden."""
-        sections = ("service", "storage", "channels", "officers", "places", "sla", "flow")
+        sections = (
+            "service",
+            "storage",
+            "channels",
+            "officers",
+            "places",
+            "classifier",
+            "sla",
+            "flow",
+        )
         summary: dict[str, Any] = {
             name: _redact(getattr(self, name).model_dump()) for name in sections
         }
@@ -441,6 +463,7 @@ def check_settings(settings: Settings, config_dir: Path | None = None) -> list[C
         *_channel_problems(settings),
         *_domain_problems(settings),
         *_boundary_problems(settings, config_dir),
+        *_classifier_problems(settings, config_dir),
         *_text_problems(settings),
     ]
 
@@ -567,6 +590,15 @@ def _domain_problems(s: Settings) -> Iterator[ConfigProblem]:
 def _text_problems(s: Settings) -> Iterator[ConfigProblem]:
     for key, message in Texts(s.texts).problems():
         yield ConfigProblem(key, message)
+
+
+def _classifier_problems(s: Settings, config_dir: Path | None) -> Iterator[ConfigProblem]:
+    # The model itself is read (and refused if unusable) when the service starts, so that
+    # `lapor train` can write it for the first time.
+    for name in ("training", "evaluation"):
+        path = s.classifier_path(name, config_dir)
+        if path is not None and not path.is_file():
+            yield ConfigProblem(f"classifier.{name}", f"no such file: {path}")
 
 
 def load_boundaries(settings: Settings) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
 from intake.categories import CategorySuggester
+from intake.classifier import CategoryModel
 from intake.places import Gazetteer
 from intake.texts import Texts
 from intake.types import Agency, Category, Kelurahan
@@ -42,13 +43,14 @@ class Catalog:
         boundaries: dict[str, Any] | None,
         ticket_prefix: str,
         text_overrides: Mapping[str, Mapping[str, str]] | None = None,
+        category_model: CategoryModel | None = None,
         **options: Any,
     ) -> Catalog:
         return cls(
             city_name=city_name,
             categories=tuple(categories),
             agencies={a.id: a for a in agencies},
-            suggester=CategorySuggester(categories),
+            suggester=CategorySuggester(categories, model=category_model),
             gazetteer=Gazetteer(areas, boundaries),
             texts=Texts(text_overrides),
             ticket_prefix=ticket_prefix,
