@@ -93,6 +93,7 @@ def build_catalog(settings: Settings) -> Catalog:
         ticket_prefix=settings.service.ticket_prefix,
         text_overrides=settings.texts,
         category_model=load_category_model(settings),
+        landmarks=settings.domain_landmarks(),
         default_language=settings.service.default_language,
         conversation_timeout=timedelta(minutes=settings.flow.conversation_timeout_minutes),
         max_photos=settings.flow.max_photos,

@@ -9,7 +9,7 @@ from typing import Any
 
 from intake.categories import CategorySuggester
 from intake.classifier import CategoryModel
-from intake.places import Gazetteer
+from intake.places import Gazetteer, Landmark
 from intake.texts import Texts
 from intake.types import Agency, Category, Kelurahan
 
@@ -44,6 +44,7 @@ class Catalog:
         ticket_prefix: str,
         text_overrides: Mapping[str, Mapping[str, str]] | None = None,
         category_model: CategoryModel | None = None,
+        landmarks: Sequence[Landmark] = (),
         **options: Any,
     ) -> Catalog:
         return cls(
@@ -51,7 +52,7 @@ class Catalog:
             categories=tuple(categories),
             agencies={a.id: a for a in agencies},
             suggester=CategorySuggester(categories, model=category_model),
-            gazetteer=Gazetteer(areas, boundaries),
+            gazetteer=Gazetteer(areas, boundaries, landmarks=landmarks, city_name=city_name),
             texts=Texts(text_overrides),
             ticket_prefix=ticket_prefix,
             _by_id={c.id: c for c in categories},

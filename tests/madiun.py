@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from intake.places import Landmark
 from intake.types import Category, Kelurahan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +51,17 @@ def areas() -> list[Kelurahan]:
         )
         for a in config()["areas"]
     ]
+
+
+def landmarks() -> list[Landmark]:
+    return [
+        Landmark(m["name"], float(m["lat"]), float(m["lon"]), tuple(m.get("aliases", ())))
+        for m in config().get("landmarks", ())
+    ]
+
+
+def city_name() -> str:
+    return str(config()["places"].get("city_name", ""))
 
 
 @cache
