@@ -11,7 +11,7 @@ from pathlib import Path
 import madiun
 import numpy as np
 import pytest
-from desk_helpers import desk_service
+from desk_helpers import desk_service, eventually
 from fake_telegram import FakeTelegram
 
 from bot.cli import main as lapor
@@ -160,3 +160,24 @@ async def test_an_officers_correction_is_kept_and_learned_by_lapor_train(
     meta = json.loads(output.with_suffix(".json").read_text())
     assert meta["officer_examples"] == 1
     assert read_model(output).classes == read_model(MODEL).classes
+
+
+async def test_an_officer_moves_a_report_to_another_category_from_the_group(
+    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    async with desk_service(sqlite_url, tmp_path, fake_telegram) as desk:
+        await desk.file_report()  # jalan, DPUPR
+        said = await desk.command("/alihkan MDN-00001 drainase_banjir", "MDN-00001")
+        assert (
+            said == "MDN-00001: jenis masalah kini Drainase, Saluran & Genangan/Banjir (oleh Budi)."
+        )
+        await eventually(
+            lambda: [e for e in desk.edits() if "Drainase, Saluran & Genangan/Banjir" in e["text"]]
+        )
+        async with desk.service.store.unit_of_work() as uow:
+            kept = await uow.examples.all()
+        assert [(e.category_id, e.previous_category_id, e.actor) for e in kept] == [
+            ("drainase_banjir", "jalan", kept[0].actor)
+        ]
+        assert kept[0].actor.startswith("officer:")
+        assert kept[0].description.startswith("Jalan depan pasar bolong")

@@ -166,13 +166,18 @@ async def reassign(
             now=env.now,
         )
     name = env.catalog.agency_name(agency)
-    if agency == before:  # another category of the same agency: no card moves
-        note = env.text("reassigned_short", agency=name)
+    if agency == before:  # another category of the same agency: the card is edited in place
+        assert category is not None
+        category_name = env.catalog.category_name(category, env.lang)
+        note = env.text("recategorised_short", category=category_name)
         await uow.reports.add_event(report.id, report.status, actor.id, note, env.now)
+        await uow.desk.refresh_cards(report.id, env.now, menu=None)
         log.info(
             "report %s: category %s -> %s by %s", report.ticket, before_category, category, actor.id
         )
-        return env.text("reassigned", ticket=report.ticket, agency=name, officer=actor.display)
+        return env.text(
+            "recategorised", ticket=report.ticket, category=category_name, officer=actor.display
+        )
     await uow.desk.set_agency(report, agency, env.now)
     note = env.text("reassigned_short", agency=name)
     await uow.reports.add_event(report.id, report.status, actor.id, note, env.now)
