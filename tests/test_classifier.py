@@ -11,10 +11,12 @@ from pathlib import Path
 import madiun
 import numpy as np
 import pytest
+from app_server import ConsoleCitizen, make_service, serve
 from desk_helpers import desk_service, eventually
 from fake_telegram import FakeTelegram
 
 from bot.cli import main as lapor
+from bot.compose import create_app
 from bot.training import (
     evaluate,
     evaluate_suggester,
@@ -181,3 +183,21 @@ async def test_an_officer_moves_a_report_to_another_category_from_the_group(
         ]
         assert kept[0].actor.startswith("officer:")
         assert kept[0].description.startswith("Jalan depan pasar bolong")
+
+
+async def test_the_service_proposes_a_category_the_keywords_alone_miss(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    # A Javanese complaint without any configured keyword: the running service (the shipped
+    # model) proposes the category; with classifier.model = "" it offers the whole list.
+    text = "omah e mbah ambruk kena angin wingi bengi"
+    answers = {}
+    for name, env in (("model", {}), ("keywords", {"LAPOR_CLASSIFIER__MODEL": ""})):
+        service = make_service(sqlite_url, tmp_path / name, **env)
+        async with serve(create_app(service, workers=False)):
+            citizen = ConsoleCitizen.attach(service, chat_id=f"warga-{name}")
+            await citizen.type("halo")
+            await citizen.type("setuju")
+            answers[name] = await citizen.type(text)
+    assert "Bencana & Kedaruratan" in answers["model"] and "Benar?" in answers["model"]
+    assert "Benar?" not in answers["keywords"]
