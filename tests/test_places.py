@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import madiun
 import pytest
+from app_server import ConsoleCitizen, make_service, serve
 from shapely.geometry import Point, Polygon, shape
 from shapely.ops import unary_union
 
+from bot.compose import create_app
 from intake.places import Gazetteer, Landmark
 from intake.types import GeoPoint, Kelurahan
 
@@ -294,3 +298,18 @@ def test_a_landmark_outside_the_city_is_refused() -> None:
         Gazetteer(AREAS, madiun.boundaries(), landmarks=[Landmark("Candi", -7.75, 110.49)])
     with pytest.raises(ValueError, match="without boundaries"):
         Gazetteer(AREAS, None, landmarks=[Landmark("Alun-alun", -7.6293, 111.5178)])
+
+
+async def test_a_citizen_who_names_a_landmark_is_not_asked_for_the_kelurahan(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    service = make_service(sqlite_url, tmp_path)
+    async with serve(create_app(service, workers=False)):
+        citizen = ConsoleCitizen.attach(service)
+        await citizen.type("halo")
+        await citizen.type("setuju")
+        assert "Benar?" in await citizen.type("sampah numpuk gak diangkut seminggu")
+        assert "Di mana" in await citizen.type("ya")
+        answer = await citizen.type("dpn pasar besar madiun")
+        assert "Kartoharjo" in answer and "Madiun Lor" not in answer
+        assert "foto" in answer.lower()  # on to the next question
