@@ -38,6 +38,7 @@ format: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_pipeline.py
 	$(BIN)/python bench/bench_suggest.py
+	$(BIN)/python bench/bench_classifier.py
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_conversation.py

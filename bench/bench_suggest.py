@@ -121,6 +121,14 @@ def main(argv: Sequence[str]) -> None:
     print(f"category suggestions (cached)     {rate(suggest_warm, seconds):8.0f} /s")
     print(f"place searches                  {rate(search, seconds):8.0f} /s")
     print(f"point locations                 {rate(locate, seconds):8.0f} /s")
+    # One pasted wall of text, 25-100 KB: the time should grow linearly with the length.
+    sentence = "jalan depan rumah bolong, sampah numpuk, lampu mati, air pdam keruh. "
+    for size in (25_000, 50_000, 100_000):
+        text = (sentence * (size // len(sentence) + 1))[:size]
+        started = time.perf_counter()
+        suggester.suggest(text)
+        took = time.perf_counter() - started
+        print(f"one {size // 1000:3d} KB description          {took * 1000:8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The `lapor` command: serve, chat, migrate, check-config, stats."""
+"""The `lapor` command: serve, chat, migrate, check-config, stats, train."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     stats.add_argument("--until", help="... up to, not including, this date or time")
     stats.add_argument("--by", choices=("channel", "category", "agency", "kelurahan"))
     stats.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    train = commands.add_parser(
+        "train", help="fit the category model on the shipped examples and officers' corrections"
+    )
+    train.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+    train.add_argument("--output", help="where to write the model (default: classifier.model)")
+    train.add_argument("--no-database", action="store_true", help="leave out officers' corrections")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -72,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.getLogger().setLevel(logging.WARNING)
         return stats_command(settings, args.since, args.until, args.by, args.format)
+    if args.command == "train":
+        from bot.training import train_command
+
+        return train_command(settings, args.output, not args.no_database)
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         from bot.compose import chat

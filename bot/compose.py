@@ -42,6 +42,7 @@ from bot.ingress.telegram import Poller, TelegramIngress
 from bot.ingress.whatsapp import WhatsAppIngress
 from bot.scaling.cluster import Scaling
 from bot.settings import Settings, load_boundaries, load_settings
+from bot.training import load_category_model
 from bot.web.api import ReportApi
 from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
@@ -91,6 +92,8 @@ def build_catalog(settings: Settings) -> Catalog:
         boundaries=load_boundaries(settings),
         ticket_prefix=settings.service.ticket_prefix,
         text_overrides=settings.texts,
+        category_model=load_category_model(settings),
+        landmarks=settings.domain_landmarks(),
         default_language=settings.service.default_language,
         conversation_timeout=timedelta(minutes=settings.flow.conversation_timeout_minutes),
         max_photos=settings.flow.max_photos,

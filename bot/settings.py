@@ -34,8 +34,10 @@ from pydantic import (
 )
 from shapely.geometry import Point, shape
 
+from intake.normalize import normalize
+from intake.places import Gazetteer, Landmark
 from intake.texts import Texts
-from intake.types import Agency, Category, Kelurahan
+from intake.types import Agency, Category, GeoPoint, Kelurahan
 
 ENV_PREFIX = "LAPOR_"
 CONFIG_ENV = "LAPOR_CONFIG"  # names the file; not a key
@@ -172,9 +174,23 @@ class AreaConfig(Section):
     aliases: list[str] = Field(default_factory=list)
 
 
+class LandmarkConfig(Section):
+    name: NonEmpty
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    aliases: list[str] = Field(default_factory=list)
+
+
 class PlacesConfig(Section):
     boundaries: str = ""  # GeoJSON file, relative to the configuration file; "" = none
     city_name: str = ""
+
+
+class ClassifierConfig(Section):
+    # Files relative to the configuration file. model = "" suggests categories from keywords only.
+    model: str = ""  # exported by `lapor train` (.npz)
+    training: str = ""  # labelled examples `lapor train` fits on (JSON lines)
+    evaluation: str = ""  # labelled examples it reports accuracy on, never trained on
 
 
 class SlaConfig(Section):
@@ -198,7 +214,9 @@ class Settings(Section):
     agencies: list[AgencyConfig] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(default_factory=list)
     areas: list[AreaConfig] = Field(default_factory=list)
+    landmarks: list[LandmarkConfig] = Field(default_factory=list)
     places: PlacesConfig = Field(default_factory=PlacesConfig)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
@@ -215,6 +233,11 @@ class Settings(Section):
             return None
         return (config_dir or self.config_dir) / self.places.boundaries
 
+    def classifier_path(self, name: str, config_dir: Path | None = None) -> Path | None:
+        """A file named in [classifier] ("model", "training", "evaluation"), or None if unset."""
+        value = getattr(self.classifier, name)
+        return (config_dir or self.config_dir) / value if value else None
+
     def domain_agencies(self) -> list[Agency]:
         return [Agency(a.id, a.name, a.telegram_chat_id) for a in self.agencies]
 
@@ -228,6 +251,9 @@ class Settings(Section):
             Kelurahan(a.kelurahan, a.kecamatan, a.code, a.lat, a.lon, tuple(a.aliases))
             for a in self.areas
         ]
+
+    def domain_landmarks(self) -> list[Landmark]:
+        return [Landmark(m.name, m.lat, m.lon, tuple(m.aliases)) for m in self.landmarks]
 
     def secret_values(self) -> list[str]:
         """Every secret in the configuration (tokens, passwords, URL passwords), for log masking."""
@@ -252,13 +278,23 @@ class Settings(Section):
 
     def redacted_summary(self) -> dict[str, Any]:
         """The settings in a form safe to print: secrets as "set"/"unset", URL passwords hidden."""
-        sections = ("service", "storage", "channels", "officers", "places", "sla", "flow")
+        sections = (
+            "service",
+            "storage",
+            "channels",
+            "officers",
+            "places",
+            "classifier",
+            "sla",
+            "flow",
+        )
         summary: dict[str, Any] = {
             name: _redact(getattr(self, name).model_dump()) for name in sections
         }
         summary["agencies"] = [a.id for a in self.agencies]
         summary["categories"] = {c.id: c.agency for c in self.categories}
         summary["areas"] = len(self.areas)
+        summary["landmarks"] = len(self.landmarks)
         summary["texts"] = {lang: sorted(keys) for lang, keys in self.texts.items()}
         summary["config_dir"] = str(self.config_dir)
         return summary
@@ -441,6 +477,8 @@ def check_settings(settings: Settings, config_dir: Path | None = None) -> list[C
         *_channel_problems(settings),
         *_domain_problems(settings),
         *_boundary_problems(settings, config_dir),
+        *_landmark_problems(settings, config_dir),
+        *_classifier_problems(settings, config_dir),
         *_text_problems(settings),
     ]
 
@@ -567,6 +605,57 @@ def _domain_problems(s: Settings) -> Iterator[ConfigProblem]:
 def _text_problems(s: Settings) -> Iterator[ConfigProblem]:
     for key, message in Texts(s.texts).problems():
         yield ConfigProblem(key, message)
+
+
+def _landmark_problems(s: Settings, config_dir: Path | None) -> Iterator[ConfigProblem]:
+    """Landmarks need the boundaries (their kelurahan is the polygon their point is in), must
+    lie inside the city, and may not share a name or alias with another landmark."""
+    if not s.landmarks:
+        return
+    owner: dict[str, int] = {}
+    for i, landmark in enumerate(s.landmarks):
+        for spelling in (landmark.name, *landmark.aliases):
+            key = normalize(spelling)
+            if not key:
+                yield ConfigProblem(f"landmarks[{i}].aliases", "empty alias")
+            elif key in owner and owner[key] != i:
+                yield ConfigProblem(
+                    f"landmarks[{i}]",
+                    f"{spelling!r} also names landmarks[{owner[key]}] "
+                    f"({s.landmarks[owner[key]].name})",
+                )
+            else:
+                owner.setdefault(key, i)
+    path = s.boundaries_path(config_dir)
+    if path is None:
+        yield ConfigProblem(
+            "landmarks", "needs places.boundaries: a landmark's kelurahan comes from the polygons"
+        )
+        return
+    data, _ = _read_geojson(path)
+    if data is None:
+        return  # reported under places.boundaries
+    try:
+        gazetteer = Gazetteer(s.domain_areas(), data)
+    except ValueError:
+        return  # the boundaries do not fit the areas: reported under places.boundaries/areas
+    for i, landmark in enumerate(s.landmarks):
+        point = GeoPoint(landmark.lat, landmark.lon)
+        if gazetteer.locate(point) is None:
+            yield ConfigProblem(
+                f"landmarks[{i}]",
+                f"{landmark.name!r} at ({landmark.lat}, {landmark.lon}) lies outside the city "
+                "boundaries (lat and lon swapped?)",
+            )
+
+
+def _classifier_problems(s: Settings, config_dir: Path | None) -> Iterator[ConfigProblem]:
+    # The model itself is read (and refused if unusable) when the service starts, so that
+    # `lapor train` can write it for the first time.
+    for name in ("training", "evaluation"):
+        path = s.classifier_path(name, config_dir)
+        if path is not None and not path.is_file():
+            yield ConfigProblem(f"classifier.{name}", f"no such file: {path}")
 
 
 def load_boundaries(settings: Settings) -> dict[str, Any] | None:

@@ -8,7 +8,8 @@ from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
 from intake.categories import CategorySuggester
-from intake.places import Gazetteer
+from intake.classifier import CategoryModel
+from intake.places import Gazetteer, Landmark
 from intake.texts import Texts
 from intake.types import Agency, Category, Kelurahan
 
@@ -42,14 +43,16 @@ class Catalog:
         boundaries: dict[str, Any] | None,
         ticket_prefix: str,
         text_overrides: Mapping[str, Mapping[str, str]] | None = None,
+        category_model: CategoryModel | None = None,
+        landmarks: Sequence[Landmark] = (),
         **options: Any,
     ) -> Catalog:
         return cls(
             city_name=city_name,
             categories=tuple(categories),
             agencies={a.id: a for a in agencies},
-            suggester=CategorySuggester(categories),
-            gazetteer=Gazetteer(areas, boundaries),
+            suggester=CategorySuggester(categories, model=category_model),
+            gazetteer=Gazetteer(areas, boundaries, landmarks=landmarks, city_name=city_name),
             texts=Texts(text_overrides),
             ticket_prefix=ticket_prefix,
             _by_id={c.id: c for c in categories},

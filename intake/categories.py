@@ -20,11 +20,19 @@ weight grows with the keyword's length (specificity) and is divided by the numbe
 that share the keyword. Words of the category's names count as weak keywords. The score is
 `100 * (1 - exp(-evidence / SCORE_SCALE))`: one unshared keyword of four letters or more gives
 at least 70, several give close to 100.
+
+With a learned model (`intake.classifier.CategoryModel`, passed in by whoever loaded it), the
+two kinds of evidence are combined as a noisy-or: with keyword score k (0..1) and model
+probability p, the category scores `100 * (1 - (1 - k) * (1 - p))`, so either a clear keyword
+or a confident model is enough, and both together are more. (Chosen by cross-validation on the
+shipped training set over a weighted mean; bench/bench_classifier.py prints the figures.)
+Categories scoring under `MODEL_FLOOR` are not listed.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,10 +40,11 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
+from intake.classifier import CategoryModel
 from intake.normalize import normalize
 from intake.types import Category, CategoryCandidate
 
-__all__ = ["CategorySuggester"]
+__all__ = ["CategorySuggester", "Suggestion"]
 
 # Words of category names that say nothing about the topic.
 _NAME_STOPWORDS = frozenset(
@@ -49,6 +58,21 @@ class _Keyword:
     category: int  # index into CategorySuggester._ids
     forms: tuple[tuple[str, ...], ...]  # token sequences; the first is the keyword as written
     weight: float
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What `CategorySuggester.assess` found: the candidates and whether to propose the first.
+
+    When `confident` is false and there are candidates, a flow can offer them as buttons.
+    """
+
+    candidates: tuple[CategoryCandidate, ...]
+    confident: bool
+
+    @property
+    def top(self) -> CategoryCandidate | None:
+        return self.candidates[0] if self.candidates else None
 
 
 class CategorySuggester:
@@ -86,9 +110,25 @@ class CategorySuggester:
     CACHE_SIZE = 8192
     """Words whose keyword matches are remembered (per suggester)."""
 
-    def __init__(self, categories: Sequence[Category], *, fallback_id: str = "lainnya") -> None:
+    MAX_WORDS = 20_000
+    """Words of a text read for keywords (a 100 KB paste has about 15,000)."""
+
+    MODEL_FLOOR = 5.0
+    """With a model: least combined score for a category to be listed beyond the first
+    `MODEL_LISTED` (which are always listed, so an unsure suggestion can offer three)."""
+
+    MODEL_LISTED = 3
+
+    def __init__(
+        self,
+        categories: Sequence[Category],
+        *,
+        fallback_id: str = "lainnya",
+        model: CategoryModel | None = None,
+    ) -> None:
         self._ids = tuple(c.id for c in categories)
         self.fallback_id = fallback_id
+        self.model = model
         phrases = [self._phrases(c) for c in categories]
         sharing: dict[tuple[str, ...], int] = defaultdict(int)  # categories per phrase
         for own in phrases:
@@ -120,12 +160,19 @@ class CategorySuggester:
         """Categories `text` is probably about, best first, score 0..100; [] when none match."""
         if limit <= 0:
             return []
-        evidence = self._evidence(normalize(text).split())
+        evidence = self._evidence(normalize(text).split()[: self.MAX_WORDS])
+        if self.model is not None:
+            return self._combined(text, evidence)[:limit]
         ranked = sorted(evidence.items(), key=lambda item: (-item[1], item[0]))
         return [
             CategoryCandidate(self._ids[index], self._score(value))
             for index, value in ranked[:limit]
         ]
+
+    def assess(self, text: str, limit: int = 3) -> Suggestion:
+        """`suggest` and `is_confident` in one: the candidates and whether the first is clear."""
+        candidates = self.suggest(text, limit=max(limit, 2))
+        return Suggestion(tuple(candidates[: max(limit, 0)]), self.is_confident(candidates))
 
     def is_confident(self, candidates: Sequence[CategoryCandidate]) -> bool:
         """Whether the top candidate is good enough to propose on its own."""
@@ -136,6 +183,23 @@ class CategorySuggester:
         )
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _combined(self, text: str, evidence: dict[int, float]) -> list[CategoryCandidate]:
+        """Keyword scores and model probabilities as a noisy-or, best first."""
+        assert self.model is not None
+        probabilities = self.model.probabilities(text)
+        scored = []
+        for index, category_id in enumerate(self._ids):
+            keyword = 1.0 - math.exp(-evidence.get(index, 0.0) / self.SCORE_SCALE)
+            learned = probabilities.get(category_id, 0.0)
+            score = round(100.0 * (1.0 - (1.0 - keyword) * (1.0 - learned)), 1)
+            scored.append((score, index))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        return [
+            CategoryCandidate(self._ids[index], score)
+            for rank, (score, index) in enumerate(scored)
+            if rank < self.MODEL_LISTED or score >= self.MODEL_FLOOR
+        ]
 
     def _phrases(self, category: Category) -> dict[tuple[str, ...], float]:
         """A category's normalised keywords and name words, with their weight factor."""
@@ -206,22 +270,30 @@ class CategorySuggester:
         return evidence
 
     def _form_similarity(self, size: int, slots: dict[int, list[tuple[int, float]]]) -> float:
-        """Best similarity of a keyword form given where its words were found (0 = absent)."""
+        """Best similarity of a keyword form given where its words were found (0 = absent).
+
+        Linear in the number of hits: each slot's hits are sorted once, and for every start only
+        the hits inside that start's window (at most `size - 1 + MAX_GAP` positions) are read.
+        """
         if len(slots) < size:
             return 0.0
         if size == 1:
             return max(similarity for _, similarity in slots[0])
+        ordered = [sorted(slots[slot]) for slot in range(size)]
+        positions = [[position for position, _ in found] for found in ordered]
         best = 0.0
-        starts = sorted({position for found in slots.values() for position, _ in found})
+        starts = sorted({position for found in positions for position in found})
         for start in starts:
             end = start + size - 1 + self.MAX_GAP
             used: set[int] = set()
             total = 0.0
             for slot in range(size):
+                low = bisect_left(positions[slot], start)
+                high = bisect_right(positions[slot], end)
                 options = [
                     (similarity, position)
-                    for position, similarity in slots[slot]
-                    if start <= position <= end and position not in used
+                    for position, similarity in ordered[slot][low:high]
+                    if position not in used
                 ]
                 if not options:
                     break

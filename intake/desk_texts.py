@@ -143,6 +143,11 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "en": "{ticket} passed to {agency} (by {officer}).",
     },
     "reassigned_short": {"id": "Dialihkan ke {agency}", "en": "Passed to {agency}"},
+    "recategorised": {
+        "id": "{ticket}: jenis masalah kini {category} (oleh {officer}).",
+        "en": "{ticket}: category is now {category} (by {officer}).",
+    },
+    "recategorised_short": {"id": "Jenis masalah: {category}", "en": "Category: {category}"},
     "duplicate_marked": {
         "id": "{ticket} ditandai duplikat dari {original}; pelapornya kini mendukung {original}.",
         "en": "{ticket} marked a duplicate of {original}; its reporter now supports {original}.",

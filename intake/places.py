@@ -8,6 +8,18 @@ GeoJSON FeatureCollection whose features carry `properties.code`). It answers:
 - `contains(point)`: the city geofence.
 - `search(text)` / `best(text)`: kelurahan (and kecamatan) named in free text, with typos,
   chat spellings, aliases and surrounding address words.
+- `landmark(text)`: a configured landmark or street named in free text ("dpn pasar besar",
+  "dkt alun2", "near the station"), with the kelurahan its point lies in.
+
+Landmarks (`Landmark`: a name, aliases and one point) are configured per city. Their kelurahan
+is the polygon their point lies in (`locate`), never the nearest label point; a landmark outside
+the city is refused at build time. In `best`, a landmark named in the text answers for the
+kelurahan unless the text names a kelurahan after "kel"/"kelurahan"/"desa" (the citizen knows
+best). A street ("jalan ...") is one point for a line through several kelurahan: `best` never
+answers from it, `search` offers its point's kelurahan as a choice, and a place named in the
+same text wins over it. The words of a landmark's name are not read as
+kelurahan names ("taman" in "Taman Bantaran Kali" is not Kelurahan Taman), and neither are the
+city's own name words ("madiun" in "pasar besar madiun" is not Kelurahan Madiun Lor).
 
 Geometry is computed in metres on a local equirectangular projection around the areas' mean
 latitude, which is accurate to well under a metre across a city.
@@ -34,7 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from intake.normalize import normalize
 from intake.types import GeoPoint, Kelurahan
 
-__all__ = ["Gazetteer", "PlaceSearch"]
+__all__ = ["Gazetteer", "Landmark", "LandmarkMatch", "PlaceSearch"]
 
 _METRES_PER_DEGREE = 111_320.0
 
@@ -42,13 +54,60 @@ _METRES_PER_DEGREE = 111_320.0
 _KELURAHAN_MARKERS = frozenset({"kelurahan", "kalurahan", "desa"})
 _KECAMATAN_MARKERS = frozenset({"kecamatan"})
 
+# Words that say where something is relative to a landmark: "depan pasar", "dkt alun2" (chat
+# abbreviations are spelled out by `normalize`), "ngarep sekolah", "near the station". They are
+# never part of a landmark's name and are kept as `LandmarkMatch.relation`.
+RELATION_WORDS = frozenset(
+    {"depan", "dekat", "samping", "sebelah", "belakang", "seberang", "sekitar", "pinggir"}
+    | {"utara", "selatan", "timur", "barat", "tengah", "dalam", "luar", "sebrang", "seberangnya"}
+    | {"deket", "cedak", "cerak", "ngarep", "mburi", "sandhing", "sandinge", "wetan", "kulon"}
+    | {"near", "front", "behind", "opposite", "next", "beside", "outside", "inside", "across"}
+)
+_FILLER_WORDS = frozenset({"di", "ke", "dari", "of", "the", "to", "in", "at", "nya", "e"})
+
+# Prefixes of a city's official name that people leave out ("Kota Madiun" -> "madiun").
+_CITY_PREFIXES = frozenset({"kota", "kabupaten", "city", "of"})
+_STREET_WORDS = frozenset({"jalan", "gang", "street", "road"})
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """A public place or street people name to say where something is."""
+
+    name: str
+    lat: float
+    lon: float
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def is_street(self) -> bool:
+        """A street ("Jl. Pahlawan"): one point stands for all of it, so it counts less."""
+        first = normalize(self.name).split()[:1]
+        return bool(first) and first[0] in _STREET_WORDS
+
+
+@dataclass(frozen=True)
+class LandmarkMatch:
+    """A landmark named in a text, the kelurahan its point lies in, and how it was named."""
+
+    landmark: Landmark
+    kelurahan: Kelurahan
+    score: float  # 0..100
+    relation: str | None = None  # "depan", "dekat", "near"... as normalised, if any
+
+    @property
+    def point(self) -> GeoPoint:
+        return GeoPoint(self.landmark.lat, self.landmark.lon)
+
 
 @dataclass(frozen=True)
 class PlaceSearch:
-    """Places named in a text: kelurahan ranked by score (0..100) and the kecamatan, if named."""
+    """Places named in a text: kelurahan ranked by score (0..100) and the kecamatan, if named,
+    and the landmark named, if any."""
 
     kelurahan: list[tuple[Kelurahan, float]] = field(default_factory=list)
     kecamatan: str | None = None
+    landmark: LandmarkMatch | None = None
 
 
 @dataclass(frozen=True)
@@ -93,8 +152,17 @@ class Gazetteer:
     NO_BOUNDARY_PADDING_M = 1000.0
     """Without boundaries, the geofence is the label points' bounding box padded by this."""
 
+    LANDMARK_CUTOFF = 88.0
+    """Least `fuzz.ratio` between words of the text and a landmark's name or alias (joined
+    without spaces): "pasar besar" ~ "psar besar", not "pasar" ~ "pasar sleko"."""
+
     def __init__(
-        self, areas: Sequence[Kelurahan], boundaries: Mapping[str, Any] | None = None
+        self,
+        areas: Sequence[Kelurahan],
+        boundaries: Mapping[str, Any] | None = None,
+        *,
+        landmarks: Sequence[Landmark] = (),
+        city_name: str = "",
     ) -> None:
         self._areas = tuple(sorted(areas, key=lambda a: a.code))
         self._by_code = {a.code: a for a in self._areas}
@@ -109,6 +177,8 @@ class Gazetteer:
         if boundaries is not None:
             self._build_polygons(boundaries)
         self._bbox = self._label_bbox()
+        self._city_words = _city_words(city_name)
+        self._build_landmarks(landmarks)
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -120,6 +190,11 @@ class Gazetteer:
     @property
     def has_boundaries(self) -> bool:
         return self._tree is not None
+
+    @property
+    def landmarks(self) -> tuple[tuple[Landmark, Kelurahan], ...]:
+        """The configured landmarks with the kelurahan each lies in, in configured order."""
+        return self._landmarks
 
     def by_code(self, code: str) -> Kelurahan | None:
         return self._by_code.get(code)
@@ -184,17 +259,43 @@ class Gazetteer:
         X as the kecamatan only, "kel X"/"kelurahan X"/"desa X" as the kelurahan only, and a bare
         X as both (unless another kelurahan is clearly named: "klegen, kartoharjo").
         """
-        ranked, kecamatan = self._rank(text)
+        words = normalize(text).split()
+        found, covered = self._find_landmark(words)
+        ranked, kecamatan, _ = self._rank_words(words, covered)
+        if found is not None and found.landmark.is_street:
+            # The street's point is one kelurahan it runs through: offered, not assumed.
+            scores = {a.code: sc for a, sc in ranked}
+            scores[found.kelurahan.code] = max(scores.get(found.kelurahan.code, 0.0), 80.0)
+            ranked = sorted(
+                ((a, scores.get(a.code, 0.0)) for a in self._areas),
+                key=lambda item: (-item[1], item[0].code),
+            )
         if not ranked:
-            return PlaceSearch([], kecamatan)
+            return PlaceSearch([], kecamatan, found)
         floor = max(self.LIST_CUTOFF, ranked[0][1] - self.LIST_SPREAD)
         listed = [(a, s) for a, s in ranked if s >= floor]
-        return PlaceSearch(listed[: max(limit, 0)], kecamatan)
+        return PlaceSearch(listed[: max(limit, 0)], kecamatan, found)
 
     def best(self, text: str) -> Kelurahan | None:
-        """The kelurahan `text` names, when one clearly stands out; otherwise None."""
-        ranked, _ = self._rank(text)
-        return ranked[0][0] if self._is_clear(ranked) else None
+        """The kelurahan `text` names, when one clearly stands out; otherwise None.
+
+        A kelurahan named after "kel"/"kelurahan"/"desa" comes first, then a landmark that is a
+        place, then a clearly named kelurahan. A street alone answers nothing here (it runs
+        through several kelurahan): `search` offers the kelurahan of its point as a choice.
+        """
+        words = normalize(text).split()
+        found, covered = self._find_landmark(words)
+        ranked, _, marked = self._rank_words(words, covered)
+        clear = ranked[0][0] if self._is_clear(ranked) else None
+        if clear is not None and marked:
+            return clear
+        if found is not None and not found.landmark.is_street:
+            return found.kelurahan
+        return clear
+
+    def landmark(self, text: str) -> LandmarkMatch | None:
+        """The landmark `text` names (the best-matching one), or None."""
+        return self._find_landmark(normalize(text).split())[0]
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -219,6 +320,7 @@ class Gazetteer:
         ]
         self._names = tuple(names)
         self._name_strings = [n.joined for n in names]
+        self._exact_names = frozenset(n.joined for n in names if n.kelurahan is not None)
         self._name_lengths = np.array([len(n.joined) for n in names], dtype=np.int64)
         self._name_shortest_word = np.array([n.shortest_word for n in names], dtype=np.int64)
         self._kel_columns = [
@@ -241,9 +343,17 @@ class Gazetteer:
 
     def _rank(self, text: str) -> tuple[list[tuple[Kelurahan, float]], str | None]:
         """Every kelurahan with its score (best first), and the kecamatan named, if any."""
-        words = normalize(text).split()
+        ranked, kecamatan, _ = self._rank_words(normalize(text).split(), frozenset())
+        return ranked, kecamatan
+
+    def _rank_words(
+        self, words: list[str], covered: frozenset[int]
+    ) -> tuple[list[tuple[Kelurahan, float]], str | None, bool]:
+        """`_rank` on normalised words, skipping the word positions in `covered` (a landmark's
+        name) and spans made only of the city's own name; also whether the best kelurahan was
+        named after a marker ("kel X")."""
         if not words or not self._names:
-            return [], None
+            return [], None, False
         cutoff = self.MATCH_CUTOFF
         # Every run of up to `_max_window` words, joined without spaces ("nambangan lor" and
         # "nambanganlor" alike), against every name and alias.
@@ -252,9 +362,14 @@ class Gazetteer:
             for i in range(len(words))
             for j in range(i + 1, min(i + self._max_window, len(words)) + 1)
             if not self._markers.intersection(words[i:j])
+            and not covered.intersection(range(i, j))
+            and not (
+                self._city_words.issuperset(words[i:j])
+                and "".join(words[i:j]) not in self._exact_names
+            )
         ]
         if not spans:
-            return [], None
+            return [], None, False
         queries = ["".join(words[i:j]) for i, j in spans]
         scores = process.cdist(
             queries,
@@ -296,7 +411,9 @@ class Gazetteer:
                 ranked = self._ranked(kel_score)
                 if outside[top] and self._is_clear(ranked):
                     kecamatan = None  # "taman" was more likely a park: "dekat taman, kel klegen"
-        return self._ranked(kel_score), kecamatan
+        top = int(kel_score.argmax()) if len(kel_score) else 0
+        marked = bool(len(kel_score)) and bool(best_strength[top] == 3)
+        return self._ranked(kel_score), kecamatan, marked
 
     def _ranked(self, scores: np.ndarray) -> list[tuple[Kelurahan, float]]:
         order = sorted(range(len(self._areas)), key=lambda i: (-scores[i], self._areas[i].code))
@@ -311,6 +428,68 @@ class Gazetteer:
                 if best[top] >= self.MATCH_CUTOFF:
                     return self._kecamatan[top], explicit
         return None, False
+
+    def _build_landmarks(self, landmarks: Sequence[Landmark]) -> None:
+        placed: list[tuple[Landmark, Kelurahan]] = []
+        for landmark in landmarks:
+            kelurahan = self.locate(GeoPoint(landmark.lat, landmark.lon))
+            if kelurahan is None:
+                where = "outside the city" if self.has_boundaries else "without boundaries"
+                raise ValueError(
+                    f"landmark {landmark.name!r} ({landmark.lat}, {landmark.lon}) lies {where}: "
+                    "its kelurahan comes from the boundary polygons"
+                )
+            placed.append((landmark, kelurahan))
+        self._landmarks = tuple(placed)
+        variants: list[tuple[str, int, int]] = []  # (joined, landmark index, words)
+        for index, (landmark, _) in enumerate(placed):
+            for spelling in {normalize(landmark.name), *map(normalize, landmark.aliases)}:
+                words = [w for w in spelling.split() if w not in RELATION_WORDS]
+                if words:
+                    variants.append(("".join(words), index, len(words)))
+        variants.sort()
+        self._landmark_strings = [v[0] for v in variants]
+        self._landmark_index = [v[1] for v in variants]
+        self._landmark_street = np.array([placed[v[1]][0].is_street for v in variants], dtype=bool)
+        self._landmark_window = max((v[2] for v in variants), default=0) + 1
+
+    def _find_landmark(self, words: list[str]) -> tuple[LandmarkMatch | None, frozenset[int]]:
+        """The best landmark named in `words` and the word positions its name covers."""
+        if not self._landmark_strings or not words:
+            return None, frozenset()
+        spans = [
+            (i, j)
+            for i in range(len(words))
+            for j in range(i + 1, min(i + self._landmark_window, len(words)) + 1)
+            if not RELATION_WORDS.intersection(words[i:j])
+            and words[i] not in _FILLER_WORDS
+            and words[j - 1] not in _FILLER_WORDS
+        ]
+        if not spans:
+            return None, frozenset()
+        queries = ["".join(words[i:j]) for i, j in spans]
+        scores = process.cdist(
+            queries, self._landmark_strings, scorer=fuzz.ratio, dtype=np.float32
+        ).astype(np.float64)
+        # A place named beats a street named ("jl pahlawan depan psc": Pahlawan Street Center);
+        # ties go to the match covering more words ("pasar besar" over "besar" alone).
+        sizes = np.array([j - i for i, j in spans], dtype=np.float64)
+        ranked = scores + 0.01 * sizes[:, None]
+        places = np.where(self._landmark_street[None, :], -1.0, ranked)
+        if places.max() >= self.LANDMARK_CUTOFF:
+            ranked = places
+        best = np.unravel_index(int(np.argmax(ranked)), ranked.shape)
+        row, column = int(best[0]), int(best[1])
+        score = float(scores[row, column])
+        if score < self.LANDMARK_CUTOFF:
+            return None, frozenset()
+        i, j = spans[row]
+        landmark, kelurahan = self._landmarks[self._landmark_index[column]]
+        relation = next(
+            (w for w in reversed(words[max(0, i - 3) : i]) if w in RELATION_WORDS), None
+        )
+        match = LandmarkMatch(landmark, kelurahan, round(score, 1), relation)
+        return match, frozenset(range(i, j))
 
     def _build_polygons(self, boundaries: Mapping[str, Any]) -> None:
         found: dict[str, BaseGeometry] = {}
@@ -343,6 +522,15 @@ class Gazetteer:
             max(x for x, _ in xy) + pad,
             max(y for _, y in xy) + pad,
         )
+
+
+def _city_words(city_name: str) -> frozenset[str]:
+    """The words of the city's own name, with and without "Kota"/"Kabupaten" ("Kota Madiun" ->
+    {"kota", "madiun"}): a text span made only of these never names a kelurahan."""
+    words = normalize(city_name).split()
+    if not [w for w in words if w not in _CITY_PREFIXES]:
+        return frozenset()
+    return frozenset(words) | _CITY_PREFIXES.intersection(words)
 
 
 def _group_max(scores: np.ndarray, groups: list[list[int]]) -> np.ndarray:

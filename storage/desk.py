@@ -66,6 +66,16 @@ class DeskRepository:
         await self.session.exec(stmt)
         report.agency_id, report.updated_at = agency_id, now
 
+    async def set_category(self, report: Report, category_id: str, now: datetime) -> None:
+        stmt = (
+            update(Report)
+            .where(col(Report.id) == report.id)
+            .values(category_id=category_id, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.exec(stmt)
+        report.category_id, report.updated_at = category_id, now
+
     async def touch(self, report: Report, now: datetime) -> None:
         stmt = (
             update(Report)

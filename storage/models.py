@@ -526,3 +526,26 @@ class ReportTerm(SQLModel, table=True):
 
 
 # --- Scale-out (issue 8) ---
+
+
+# --- Category training examples (issue 13) ---
+
+
+class CategoryExample(SQLModel, table=True):
+    """A report's description with the category an officer gave it: `lapor train` learns it."""
+
+    __tablename__ = "category_examples"
+    __table_args__ = (Index("ix_category_examples_created_at", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int | None = Field(
+        default=None,
+        sa_column_args=[
+            ForeignKey("reports.id", ondelete="SET NULL", name="fk_category_examples_report_id")
+        ],
+    )
+    description: str = Field(sa_type=Text)
+    category_id: str
+    previous_category_id: str | None = None
+    actor: str  # "officer:<telegram user id>" or "api"
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -20,6 +20,7 @@ from storage.contacts import ContactRepository
 from storage.conversations import ConversationRepository
 from storage.db import Database
 from storage.desk import DeskRepository
+from storage.examples import ExampleRepository
 from storage.inbox import InboxRepository
 from storage.outbox import OutboxRepository
 from storage.reports import ReportRepository
@@ -38,6 +39,7 @@ class UnitOfWork:
         self.inbox = InboxRepository(self.session, dialect)
         self.outbox = OutboxRepository(self.session, dialect)
         self.desk = DeskRepository(self.session, dialect)
+        self.examples = ExampleRepository(self.session, dialect)
 
     async def __aenter__(self) -> Self:
         await self._turn.__aenter__()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from intake.catalog import Catalog
+from intake.places import Landmark
 from intake.types import Agency, Category, Kelurahan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,17 @@ def areas() -> list[Kelurahan]:
         )
         for a in config()["areas"]
     ]
+
+
+def landmarks() -> list[Landmark]:
+    return [
+        Landmark(m["name"], float(m["lat"]), float(m["lon"]), tuple(m.get("aliases", ())))
+        for m in config().get("landmarks", ())
+    ]
+
+
+def city_name() -> str:
+    return str(config()["places"].get("city_name", ""))
 
 
 @cache

@@ -120,3 +120,13 @@ def test_any_configured_categories_work() -> None:
     assert suggester.suggest("big pothle on main street")[0].category_id == "roads"
     assert suggester.suggest("the road is broken")[0].category_id == "roads"
     assert suggester.suggest("misc stuff") == []  # the fallback's name is not a keyword
+
+
+def test_a_100_kb_description_is_suggested_like_a_short_one(suggester: CategorySuggester) -> None:
+    # Pasted logs and forwarded chains reach the suggester whole; matching stays linear in the
+    # text (bench/bench_suggest.py times it), and the topic repeated throughout still wins.
+    sentence = "jalan depan rumah bolong gede banget, motor sering jatuh, mohon diperbaiki. "
+    text = (sentence * (100_000 // len(sentence) + 1))[:100_000]
+    candidates = suggester.suggest(text)
+    assert candidates[0].category_id == "jalan"
+    assert suggester.is_confident(candidates)

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import madiun
 import pytest
-from shapely.geometry import Polygon, shape
+from app_server import ConsoleCitizen, make_service, serve
+from shapely.geometry import Point, Polygon, shape
 from shapely.ops import unary_union
 
-from intake.places import Gazetteer
+from bot.compose import create_app
+from intake.places import Gazetteer, Landmark
 from intake.types import GeoPoint, Kelurahan
 
 AREAS = madiun.areas()
@@ -206,3 +210,106 @@ def test_by_code(gazetteer: Gazetteer) -> None:
     area = gazetteer.by_code("35.77.02.1008")
     assert area is not None and area.kelurahan == "Nambangan Lor"
     assert gazetteer.by_code("99.99") is None
+
+
+# -- landmarks and streets (the example configuration's [[landmarks]]) -----------------------
+
+
+@pytest.fixture(scope="module")
+def city() -> Gazetteer:
+    return Gazetteer(
+        AREAS, madiun.boundaries(), landmarks=madiun.landmarks(), city_name=madiun.city_name()
+    )
+
+
+def test_the_example_has_a_starter_set_of_landmarks_all_inside_the_city(city: Gazetteer) -> None:
+    assert len(madiun.landmarks()) >= 60
+    # Each got the kelurahan whose polygon holds its point (the build refuses any outside).
+    shapes = _shapes()
+    for landmark, kelurahan in city.landmarks:
+        assert shapes[kelurahan.code].buffer(0.0005).covers(Point(landmark.lon, landmark.lat))
+
+
+@pytest.mark.parametrize(
+    ("text", "landmark", "kelurahan", "relation"),
+    [
+        ("dpn pasar besar madiun", "Pasar Besar Madiun", "Kartoharjo", "depan"),
+        ("dkt alun2", "Alun-alun Kota Madiun", "Pangongangan", "dekat"),
+        ("sblh stasiun", "Stasiun Madiun", "Madiun Lor", "sebelah"),
+        ("near the train station", "Stasiun Madiun", "Madiun Lor", "near"),
+        ("in front of terminal purboyo", "Terminal Purboyo", "Klegen", "front"),
+        ("samping RSUD Sogaten", "RSUD Kota Madiun", "Sogaten", "samping"),
+        ("belakang kampus unipma", "Universitas PGRI Madiun", "Kanigoro", "belakang"),
+        ("seberang psr joyo", "Pasar Srijaya", "Klegen", "seberang"),
+        ("utara masjid agung", "Masjid Agung Baitul Hakim", "Pangongangan", "utara"),
+        ("ngarep Pasar Sleko", "Pasar Sleko", None, "ngarep"),
+        ("Pahlawan Street Center", "Pahlawan Street Center", None, None),
+    ],
+)
+def test_a_landmark_named_gives_its_kelurahan(
+    city: Gazetteer, text: str, landmark: str, kelurahan: str | None, relation: str | None
+) -> None:
+    found = city.landmark(text)
+    assert found is not None, text
+    assert (found.landmark.name, found.relation) == (landmark, relation)
+    expected = kelurahan or found.kelurahan.kelurahan
+    assert found.kelurahan == city.locate(found.point)
+    best = city.best(text)
+    assert best is not None and best.kelurahan == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["dpn pasar besar madiun", "madiun", "Kota Madiun", "jalan rusak di kota madiun"]
+)
+def test_the_city_name_never_offers_a_kelurahan(city: Gazetteer, text: str) -> None:
+    # It used to offer Madiun Lor ("madiun" is most of "madiunlor").
+    assert "Madiun Lor" not in [a.kelurahan for a, _ in city.search(text).kelurahan]
+    assert city.best("madiun lor").kelurahan == "Madiun Lor"  # the kelurahan itself still is
+
+
+def test_a_kelurahan_named_after_kel_wins_over_a_landmark(city: Gazetteer) -> None:
+    assert city.best("depan pasar besar, kel. nambangan lor").kelurahan == "Nambangan Lor"
+
+
+def test_a_place_beats_a_street_and_a_street_is_offered_not_assumed(city: Gazetteer) -> None:
+    found = city.landmark("jl pahlawan depan psc")
+    assert found is not None and found.landmark.name == "Pahlawan Street Center"
+    # A street alone runs through several kelurahan: no answer, its point's kelurahan offered.
+    assert city.best("lampu mati di jl. diponegoro") is None
+    result = city.search("lampu mati di jl. diponegoro")
+    assert result.landmark is not None and result.landmark.landmark.is_street
+    assert result.kelurahan[0][0] == result.landmark.kelurahan
+    assert city.best("Jl. Salak 5, kel. Taman").kelurahan == "Taman"
+
+
+def test_landmark_words_are_not_read_as_kelurahan(city: Gazetteer) -> None:
+    # "taman" is a kelurahan and a kecamatan; here it is part of the park's name.
+    assert city.search("dekat taman bantaran kali").kecamatan is None
+    assert city.best("dekat taman bantaran kali").kelurahan == "Manguharjo"
+
+
+@pytest.mark.parametrize("text", ["pasar", "di depan rumah saya", "sampah numpuk di gang 3"])
+def test_generic_words_name_no_landmark(city: Gazetteer, text: str) -> None:
+    assert city.landmark(text) is None
+
+
+def test_a_landmark_outside_the_city_is_refused() -> None:
+    with pytest.raises(ValueError, match="'Candi' .* lies outside the city"):
+        Gazetteer(AREAS, madiun.boundaries(), landmarks=[Landmark("Candi", -7.75, 110.49)])
+    with pytest.raises(ValueError, match="without boundaries"):
+        Gazetteer(AREAS, None, landmarks=[Landmark("Alun-alun", -7.6293, 111.5178)])
+
+
+async def test_a_citizen_who_names_a_landmark_is_not_asked_for_the_kelurahan(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    service = make_service(sqlite_url, tmp_path)
+    async with serve(create_app(service, workers=False)):
+        citizen = ConsoleCitizen.attach(service)
+        await citizen.type("halo")
+        await citizen.type("setuju")
+        assert "Benar?" in await citizen.type("sampah numpuk gak diangkut seminggu")
+        assert "Di mana" in await citizen.type("ya")
+        answer = await citizen.type("dpn pasar besar madiun")
+        assert "Kartoharjo" in answer and "Madiun Lor" not in answer
+        assert "foto" in answer.lower()  # on to the next question

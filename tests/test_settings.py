@@ -507,3 +507,57 @@ def test_every_secret_is_listed_for_log_masking() -> None:
     secrets = settings.secret_values()
     for expected in ("123:telegram-token", "meta-app-secret", "db-password", "dev-token-change-me"):
         assert expected in secrets
+
+
+LANDMARK = """
+[[landmarks]]
+name = "Pasar Satu"
+aliases = ["psr satu"]
+lat = 0.4
+lon = 0.6
+"""
+
+
+def test_a_landmark_gets_its_kelurahan_from_the_boundaries(tmp_path: Path) -> None:
+    text = BASE.replace("[places]", LANDMARK + "\n[places]")
+    settings = load_settings(write_config(tmp_path, text), environ={})
+    assert [m.name for m in settings.domain_landmarks()] == ["Pasar Satu"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "words"),
+    [
+        ("lat = 0.4", "lat = 5.0", "landmarks[0]", "'Pasar Satu' at (5.0, 0.6) lies outside"),
+        ('name = "Pasar Satu"', "", "landmarks[0].name", "required key is missing"),
+        ("lat = 0.4", 'lat = "north"', "landmarks[0].lat", "valid number"),
+        (
+            'aliases = ["psr satu"]',
+            'aliases = ["psr satu"]\ncolour = "red"',
+            "landmarks[0].colour",
+            "unknown key",
+        ),
+        ('boundaries = "areas.geojson"', 'boundaries = ""', "landmarks", "needs places.boundaries"),
+        (
+            "lon = 0.6\n",
+            'lon = 0.6\n\n[[landmarks]]\nname = "Psr. Satu"\nlat = 0.5\nlon = 0.5\n',
+            "landmarks[1]",
+            "also names landmarks[0] (Pasar Satu)",
+        ),
+    ],
+    ids=[
+        "outside the city",
+        "no name",
+        "lat not a number",
+        "unknown key",
+        "no boundaries",
+        "a name shared",
+    ],
+)
+def test_broken_landmarks_name_the_entry(
+    tmp_path: Path, old: str, new: str, key: str, words: str
+) -> None:
+    text = BASE.replace("[places]", LANDMARK + "\n[places]")
+    assert old in text
+    problems = problems_of(write_config(tmp_path, text.replace(old, new, 1)))
+    assert key in [p.key for p in problems], problems
+    assert words in next(p.message for p in problems if p.key == key)

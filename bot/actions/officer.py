@@ -121,27 +121,64 @@ async def reject_for_reason(
 
 
 async def reassign(
-    uow: UnitOfWork, env: DeskEnv, report: Report, agency_id: str, actor: Actor
+    uow: UnitOfWork,
+    env: DeskEnv,
+    report: Report,
+    agency_id: str,
+    actor: Actor,
+    *,
+    category_id: str | None = None,
 ) -> str:
-    """Give the report to another agency: its group gets a card, the old card says so."""
+    """Give the report to another agency (or category): its group gets a card, the old card says
+    so. `agency_id` may also name a category ("drainase_banjir"), which sets both.
+
+    When the report's category becomes known or changes (a category named, or an agency with a
+    single category), the description and the new category are kept as a training example for
+    `lapor train`.
+    """
     assert report.id is not None
-    agency = resolve_agency(env.catalog, agency_id)
+    agency, category = resolve_target(env.catalog, category_id or agency_id)
     if agency is None:
         known = ", ".join(sorted(env.catalog.agencies))
-        raise ActionError("invalid", env.text("unknown_agency", value=agency_id, known=known))
+        value = category_id or agency_id
+        raise ActionError("invalid", env.text("unknown_agency", value=value, known=known))
     if not can_reassign(report.status):
         status = status_name(report.status, env.catalog, env.lang)
         raise ActionError(
             "refused", env.text("refused_reassign", ticket=report.ticket, status=status)
         )
-    if agency == report.agency_id:
+    recategorised = category is not None and category != report.category_id
+    if agency == report.agency_id and not recategorised:
         name = env.catalog.agency_name(agency)
         raise ActionError(
             "refused", env.text("refused_same_agency", ticket=report.ticket, agency=name)
         )
-    before = report.agency_id
-    await uow.desk.set_agency(report, agency, env.now)
+    before, before_category = report.agency_id, report.category_id
+    if recategorised:
+        assert category is not None
+        await uow.desk.set_category(report, category, env.now)
+        await uow.examples.add(
+            report_id=report.id,
+            description=report.description,
+            category_id=category,
+            previous_category_id=before_category,
+            actor=actor.id,
+            now=env.now,
+        )
     name = env.catalog.agency_name(agency)
+    if agency == before:  # another category of the same agency: the card is edited in place
+        assert category is not None
+        category_name = env.catalog.category_name(category, env.lang)
+        note = env.text("recategorised_short", category=category_name)
+        await uow.reports.add_event(report.id, report.status, actor.id, note, env.now)
+        await uow.desk.refresh_cards(report.id, env.now, menu=None)
+        log.info(
+            "report %s: category %s -> %s by %s", report.ticket, before_category, category, actor.id
+        )
+        return env.text(
+            "recategorised", ticket=report.ticket, category=category_name, officer=actor.display
+        )
+    await uow.desk.set_agency(report, agency, env.now)
     note = env.text("reassigned_short", agency=name)
     await uow.reports.add_event(report.id, report.status, actor.id, note, env.now)
     if actor.id.startswith("officer:"):
@@ -169,6 +206,23 @@ async def reassign(
     await notify(uow, env, report, build)
     log.info("report %s: agency %s -> %s by %s", report.ticket, before, agency, actor.id)
     return env.text("reassigned", ticket=report.ticket, agency=name, officer=actor.display)
+
+
+def resolve_target(catalog: Catalog, value: str) -> tuple[str | None, str | None]:
+    """(agency id, category id or None) for a reassignment to `value`.
+
+    A category id names both; an agency (id or part of its name) names its only category when it
+    has exactly one, else no category.
+    """
+    wanted = value.strip().lower()
+    category = catalog.category(wanted)
+    if category is not None and category.agency in catalog.agencies:
+        return category.agency, category.id
+    agency = resolve_agency(catalog, value)
+    if agency is None:
+        return None, None
+    own = [c.id for c in catalog.categories if c.agency == agency]
+    return agency, own[0] if len(own) == 1 else None
 
 
 def resolve_agency(catalog: Catalog, value: str) -> str | None:

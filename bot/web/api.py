@@ -44,6 +44,11 @@ class StatusChange(BaseModel):
     status: str | None = Field(default=None, description="verified, in_progress, resolved...")
     note: str = Field(default="", max_length=2000, description="a reason is required to reject")
     agency: str | None = Field(default=None, description="reassign to this agency id")
+    category: str | None = Field(
+        default=None,
+        max_length=64,
+        description="reassign to this category id (and its agency); kept as a training example",
+    )
     duplicate_of: str | None = Field(default=None, description="reject as a duplicate of")
     actor: str | None = Field(default=None, pattern=_NAME, description="who acts, for the log")
 
@@ -218,10 +223,12 @@ class ReportApi:
                     message = await officer.change_status(
                         uow, env, report, target.value, actor, body.note
                     )
-                elif body.agency:
-                    message = await officer.reassign(uow, env, report, body.agency, actor)
+                elif body.agency or body.category:
+                    message = await officer.reassign(
+                        uow, env, report, body.agency or "", actor, category_id=body.category
+                    )
                 else:
-                    raise HTTPException(422, detail="give status, agency or duplicate_of")
+                    raise HTTPException(422, detail="give status, agency, category or duplicate_of")
                 result = await _report_json(uow, report)
         except ActionError as exc:
             raise HTTPException(_ACTION_STATUS.get(exc.code, 409), detail=exc.message) from None
