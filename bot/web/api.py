@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from bot.actions import officer
 from bot.actions.reports import ACTOR_API, ActionError, Actor, DeskEnv, find_report
-from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
+from bot.analytics.stats import MOMENTS, StatsQuery, compute_stats, parse_moment, stats_reader
 from bot.core.ports import Clock
 from bot.settings import Settings
 from intake.lifecycle import parse_status
@@ -82,11 +82,26 @@ async def _report_json(uow: Any, report: Report) -> dict[str, Any]:
     }
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """A filter time without a zone is taken as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    """A filter time without a zone is taken as UTC; 422 outside the years 1900 to 9000."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not MOMENTS[0] <= value <= MOMENTS[1]:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": "not between the years 1900 and 9000",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return value
+
+
+MAX_OFFSET = 10_000_000  # far past any city's reports; a larger one overflows the database
 
 
 class ReportApi:
@@ -150,7 +165,7 @@ class ReportApi:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
         async with self.store.unit_of_work() as uow:
             reports = await uow.reports.list(
@@ -158,8 +173,8 @@ class ReportApi:
                 category=category,
                 agency=agency,
                 channel=channel,
-                since=_aware(since),
-                until=_aware(until),
+                since=_aware(since, "since"),
+                until=_aware(until, "until"),
                 limit=limit,
                 offset=offset,
             )
