@@ -67,7 +67,9 @@ class Database:
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
         self.url: URL = make_url(url)
         self.is_sqlite: bool = self.url.get_backend_name() == "sqlite"
-        options: dict[str, Any] = {"echo": echo}
+        # Parameters are citizens' names, numbers and texts: never in a log line or an error
+        # message (a failed statement is logged with its exception), whatever the log level.
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             ensure_sqlite_dir(self.url)
         else:

@@ -79,11 +79,8 @@ class TelegramIngress:
             async with self.store.unit_of_work() as uow:
                 await uow.contacts.upsert(CHANNEL, change.user_id, change.chat_id)
                 await uow.contacts.set_reachable(CHANNEL, change.user_id, not change.blocked)
-            log.info(
-                "telegram chat %s %s the bot",
-                change.chat_id,
-                "blocked" if change.blocked else "unblocked",
-            )
+            # which chat is not logged: a chat id is the citizen's Telegram user id
+            log.info("a telegram citizen %s the bot", "blocked" if change.blocked else "unblocked")
             return "blocked" if change.blocked else "unblocked"
         if events.group_message is not None or events.group_callback is not None:
             return await self.group_updates(events)  # officers' groups: bot.desk

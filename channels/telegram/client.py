@@ -127,6 +127,7 @@ class TelegramSender:
     ) -> None:
         if not token:
             raise ValueError("telegram token is empty")
+        register_secret(token)  # before Bot(), which logs its URL (with the token) at DEBUG
         self._token = token
         base = api_base.rstrip("/")
         self._bot_url = f"{base}/bot{token}"
@@ -149,7 +150,6 @@ class TelegramSender:
             request=self._request,
             get_updates_request=self._updates_request,
         )
-        register_secret(token)
 
     @property
     def bot(self) -> Bot:
