@@ -104,3 +104,59 @@ async def test_rest_filters_out_of_range_get_422(
         ok = await client.get("/api/reports?since=2026-01-01&offset=10000000")
         assert ok.status_code == 200, ok.text
         assert ok.json()["reports"] == []
+
+
+async def file_a_report(citizen: Any) -> str:
+    await citizen.say(tg.text("halo"), "Apakah Anda setuju?")
+    await citizen.say(tg.text("ya"), "Ceritakan")
+    await citizen.say(tg.text("PDAM mati dari kemarin, air gak ngalir"), "Air Bersih")
+    await citizen.say(tg.text("ya"), "Di mana")
+    await citizen.say(tg.text("Jl. Salak 5, kel. Taman"), "Kirim foto")
+    await citizen.say(tg.text("lewati"), "privasi")
+    await citizen.say(tg.text("biasa"), "Periksa")
+    await citizen.say(tg.text("kirim"), "MDN-00001")
+    return "MDN-00001"
+
+
+async def test_rest_bodies_and_addresses_with_nul_surrogates_or_depth(
+    database_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    async with (
+        telegram_service(database_url, tmp_path, fake_telegram) as citizen,
+        api(str(citizen.client.base_url)) as client,
+    ):
+        ticket = await file_a_report(citizen)
+        for path in (
+            "/api/reports?status=%00",
+            "/api/reports?channel=tele%00gram",
+            f"/api/reports/{ticket}%00",
+            "/dashboard?since=%00",
+        ):
+            response = await client.get(path)
+            assert response.status_code == 400, (path, response.text)
+            assert "NUL" in response.json()["detail"]
+        json_headers = {"Content-Type": "application/json"}
+        replies = f"/api/reports/{ticket}/replies"
+        for body in (
+            '{"text": ' + "[" * 5000 + "]" * 5000 + "}",
+            '{"text": ' + "9" * 5000 + "}",
+        ):
+            response = await client.post(replies, content=body, headers=json_headers)
+            assert response.status_code in (400, 422), (body[:40], response.text)
+        nul = await client.post(
+            replies, content='{"text": "Segera\\u0000 kami cek"}', headers=json_headers
+        )
+        assert nul.status_code == 201, nul.text
+        surrogate = await client.post(
+            replies, content='{"text": "Segera \\ud800kami cek"}', headers=json_headers
+        )
+        assert surrogate.status_code == 422, surrogate.text  # pydantic: not a valid string
+        note = await client.post(
+            f"/api/reports/{ticket}/status",
+            content='{"status": "verified", "note": "ok\\u0000"}',
+            headers=json_headers,
+        )
+        assert note.status_code == 200, note.text
+        shown = (await client.get(f"/api/reports/{ticket}")).json()
+        assert [m["text"] for m in shown["messages"]] == ["Segera kami cek"]
+        assert shown["timeline"][-1]["note"] == "ok"

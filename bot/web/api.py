@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from bot.actions import officer
 from bot.actions.reports import ACTOR_API, ActionError, Actor, DeskEnv, find_report
 from bot.analytics.stats import MOMENTS, StatsQuery, compute_stats, parse_moment, stats_reader
 from bot.core.ports import Clock
 from bot.settings import Settings
+from channels.wire import clean_text
 from intake.lifecycle import parse_status
 from storage import Database, Store
 from storage.models import Report
@@ -40,16 +41,20 @@ _ACTION_STATUS = {"not_found": 404, "refused": 409, "invalid": 422}
 _NAME = r"^[A-Za-z0-9 ._@-]{1,64}$"
 
 
+# Text as PostgreSQL can store it: without NUL characters (`channels.wire.clean_text`).
+Text = Annotated[str, AfterValidator(clean_text)]
+
+
 class StatusChange(BaseModel):
-    status: str | None = Field(default=None, description="verified, in_progress, resolved...")
-    note: str = Field(default="", max_length=2000, description="a reason is required to reject")
-    agency: str | None = Field(default=None, description="reassign to this agency id")
-    duplicate_of: str | None = Field(default=None, description="reject as a duplicate of")
+    status: Text | None = Field(default=None, description="verified, in_progress, resolved...")
+    note: Text = Field(default="", max_length=2000, description="a reason is required to reject")
+    agency: Text | None = Field(default=None, description="reassign to this agency id")
+    duplicate_of: Text | None = Field(default=None, description="reject as a duplicate of")
     actor: str | None = Field(default=None, pattern=_NAME, description="who acts, for the log")
 
 
 class OfficerReply(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
+    text: Text = Field(min_length=1, max_length=4000)
     actor: str | None = Field(default=None, pattern=_NAME)
 
 
