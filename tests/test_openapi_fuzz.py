@@ -87,7 +87,12 @@ def test_no_operation_answers_with_a_server_error(running_app: ThreadedApp, tmp_
         f"--report-dir={tmp_path}",
     ]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=MAX_SECONDS + 120, env=NO_COLOUR
+        command,
+        capture_output=True,
+        text=True,
+        timeout=MAX_SECONDS + 120,
+        env=NO_COLOUR,
+        cwd=tmp_path,  # where it keeps its cache (.schemathesis/)
     )
     summary = done.stdout[-6000:] + done.stderr[-2000:]
     assert done.returncode == 0, summary
