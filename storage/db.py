@@ -61,6 +61,16 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+PAYLOAD_LOGGERS = ("sqlalchemy", "aiosqlite")
+
+
+def _hold_back(logger: logging.Logger, lowest: int) -> None:
+    """Keep `logger` at `lowest` or above, whatever the root level (an explicit `echo` on the
+    engine's own logger still shows statements, without parameters)."""
+    if logger.level < lowest:
+        logger.setLevel(lowest)
+
+
 class Database:
     """An async engine plus a session factory for one database URL."""
 
@@ -75,6 +85,8 @@ class Database:
         else:
             options["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        for name in PAYLOAD_LOGGERS:  # below WARNING they log statements with their parameters
+            _hold_back(logging.getLogger(name), logging.WARNING)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
