@@ -27,6 +27,7 @@ from test_sms import (
     AndroidPhone,
     TwilioPhone,
     android_env,
+    eventually,
     sms_service,
     twilio_env,
 )
@@ -117,3 +118,20 @@ async def test_a_gateway_retry_after_that_is_no_number(
         await provider.aclose()
     assert error.value.failure is SendFailure.RETRY
     assert error.value.retry_after == seconds
+
+
+@pytest.mark.parametrize(
+    "received_at", ["0001-01-01T00:00:00+07:00", "9999-12-31T23:59:59-05:00", "1900-01-01T00:00Z"]
+)
+async def test_an_sms_from_a_phone_with_a_wild_clock_is_processed(
+    database_url: str, tmp_path: Path, fake_gateway: FakeGateway, received_at: str
+) -> None:
+    async with sms_service(database_url, tmp_path, android_env(fake_gateway)) as (service, client):
+        phone = AndroidPhone(client, fake_gateway, service)
+        event = phone.received("halo")
+        event["payload"]["receivedAt"] = received_at
+        before = len(phone.texts())
+        response = await phone.post_event(event)
+        assert response.status_code == 200, response.text
+        await eventually(lambda: len(phone.texts()) > before)  # stored, processed, answered
+        assert await inbox_rows(service) == 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +42,7 @@ PROVIDER = "android"
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Timestamp"
 MAX_SKEW_SECONDS = 300
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
 MAX_UNIX_TIME = 10**11  # past year 5000: anything larger is not a time stamp
 MAX_RETRY_AFTER = 3600.0
 CLOUD_HOST = "api.sms-gate.app"
@@ -135,9 +136,12 @@ def _time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        utc = parsed.astimezone(UTC)  # 0001-01-01T00:00+07:00 is before year 1 in UTC
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else None
+    return utc if _EARLIEST <= utc <= _LATEST else None  # a phone's clock, not a year 1
 
 
 # --------------------------------------------------------------------------------------------
