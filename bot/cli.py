@@ -9,7 +9,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import logs
 from bot.settings import ConfigError, Settings, load_settings
+from channels.secrets import register_secret
+
+QUIET_COMMANDS = ("chat", "stats")  # their output is the terminal's: warnings and errors only
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -17,9 +21,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--config", help="TOML file (default: $LAPOR_CONFIG, else config.example.toml)"
     )
+    level_help = (
+        f"debug, info, warning or error (default: ${logs.LEVEL_ENV}, else info; "
+        "warning for chat and stats); no level logs secrets or citizens' details"
+    )
+    parser.add_argument("--log-level", choices=logs.LEVELS, type=str.lower, help=level_help)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the web service and its workers")
-    serve.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+
+    def add_command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+        sub.add_argument(
+            "--log-level",
+            dest="sub_log_level",
+            choices=logs.LEVELS,
+            type=str.lower,
+            help=argparse.SUPPRESS,
+        )
+        return sub
+
+    serve = add_command("serve", "run the web service and its workers")
     serve.add_argument("--host", help="override service.host")
     serve.add_argument("--port", type=int, help="override service.port")
     serve.add_argument(
@@ -34,12 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ("check-config", "check the configuration and print every problem"),
         ("set-webhook", "register {public_url}/webhooks/telegram with Telegram"),
     ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
-    stats = commands.add_parser(
-        "stats", help="figures: reports, response times, time limits, topics, channel funnels"
+        add_command(name, text)
+    stats = add_command(
+        "stats", "figures: reports, response times, time limits, topics, channel funnels"
     )
-    stats.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
     stats.add_argument("--since", help="reports filed from this date or time (local time)")
     stats.add_argument("--until", help="... up to, not including, this date or time")
     stats.add_argument("--by", choices=("channel", "category", "agency", "kelurahan"))
@@ -51,9 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     train.add_argument("--output", help="where to write the model (default: classifier.model)")
     train.add_argument("--no-database", action="store_true", help="leave out officers' corrections")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    default_level = "warning" if args.command in QUIET_COMMANDS else "info"
+    level = logs.level_from(args.sub_log_level or args.log_level, default_level)
+    logs.configure(level)
     try:
         settings = load_settings(args.sub_config or args.config)
     except ConfigError as exc:
@@ -61,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    for secret in settings.secret_values():  # before anything can log one
+        register_secret(secret)
     if args.command == "check-config":
         print(json.dumps(settings.redacted_summary(), indent=2, ensure_ascii=False))
         print("configuration OK", file=sys.stderr)
@@ -76,21 +97,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "stats":
         from bot.analytics.stats import stats_command
 
-        logging.getLogger().setLevel(logging.WARNING)
         return stats_command(settings, args.since, args.until, args.by, args.format)
     if args.command == "train":
         from bot.training import train_command
 
         return train_command(settings, args.output, not args.no_database)
     if args.command == "chat":
-        logging.getLogger().setLevel(logging.WARNING)
         from bot.compose import chat
 
         return asyncio.run(chat(settings))
     config_path = args.sub_config or args.config
     if args.workers > 1:
-        return serve_workers(settings, config_path, args.workers, host=args.host, port=args.port)
-    return serve_forever(settings, host=args.host, port=args.port)
+        return serve_workers(
+            settings, config_path, args.workers, host=args.host, port=args.port, level=level
+        )
+    return serve_forever(settings, host=args.host, port=args.port, level=level)
 
 
 async def set_telegram_webhook(settings: Settings) -> int:
@@ -121,7 +142,9 @@ async def set_telegram_webhook(settings: Settings) -> int:
     return 0
 
 
-def serve_forever(settings: Settings, *, host: str | None, port: int | None) -> int:
+def serve_forever(
+    settings: Settings, *, host: str | None, port: int | None, level: int = logging.INFO
+) -> int:
     import uvicorn
 
     from bot.compose import Service, StartupError, build_senders, create_app, prepare_database
@@ -137,7 +160,7 @@ def serve_forever(settings: Settings, *, host: str | None, port: int | None) -> 
         app,
         host=host or settings.service.host,
         port=port if port is not None else settings.service.port,
-        log_level="info",
+        log_level=logs.uvicorn_level(level),
         proxy_headers=True,
     )
     uvicorn.Server(config).run()
@@ -145,7 +168,13 @@ def serve_forever(settings: Settings, *, host: str | None, port: int | None) -> 
 
 
 def serve_workers(
-    settings: Settings, config_path: str | None, workers: int, *, host: str | None, port: int | None
+    settings: Settings,
+    config_path: str | None,
+    workers: int,
+    *,
+    host: str | None,
+    port: int | None,
+    level: int = logging.INFO,
 ) -> int:
     """Several worker processes on one port (uvicorn's process manager restarts one that dies);
     each builds its own service from the same configuration (`bot.compose.worker_app`)."""
@@ -180,13 +209,14 @@ def serve_workers(
         return 1
     if config_path:
         os.environ["LAPOR_CONFIG"] = os.path.abspath(config_path)  # read again by each worker
+    os.environ[logs.LEVEL_ENV] = logs.uvicorn_level(level)  # and the log level
     uvicorn.run(
         "bot.compose:worker_app",
         factory=True,
         workers=workers,
         host=host or settings.service.host,
         port=port if port is not None else settings.service.port,
-        log_level="info",
+        log_level=logs.uvicorn_level(level),
         proxy_headers=True,
     )
     return 0

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from bot import logs
 from bot.actions.citizen import apply_effects
 from bot.actions.reports import DeskEnv
 from bot.analytics.funnel import FunnelRecorder
@@ -326,11 +327,10 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
 def worker_app() -> FastAPI:
     """The app of one worker process (an import-string factory for uvicorn's `--workers`):
     configuration from `LAPOR_CONFIG` and the `LAPOR_*` environment, as `lapor serve` reads it."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO,
-            format=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s",
-        )
+    logs.configure(
+        logs.level_from(None, "info"),
+        fmt=f"%(asctime)s %(levelname)s [{os.getpid()}] %(name)s: %(message)s",
+    )
     settings = load_settings()
     return create_app(Service(settings, senders=build_senders(settings)))
 

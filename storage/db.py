@@ -61,18 +61,32 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+PAYLOAD_LOGGERS = ("sqlalchemy", "aiosqlite")
+
+
+def _hold_back(logger: logging.Logger, lowest: int) -> None:
+    """Keep `logger` at `lowest` or above, whatever the root level (an explicit `echo` on the
+    engine's own logger still shows statements, without parameters)."""
+    if logger.level < lowest:
+        logger.setLevel(lowest)
+
+
 class Database:
     """An async engine plus a session factory for one database URL."""
 
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
         self.url: URL = make_url(url)
         self.is_sqlite: bool = self.url.get_backend_name() == "sqlite"
-        options: dict[str, Any] = {"echo": echo}
+        # Parameters are citizens' names, numbers and texts: never in a log line or an error
+        # message (a failed statement is logged with its exception), whatever the log level.
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             ensure_sqlite_dir(self.url)
         else:
             options["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        for name in PAYLOAD_LOGGERS:  # below WARNING they log statements with their parameters
+            _hold_back(logging.getLogger(name), logging.WARNING)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)

@@ -164,6 +164,8 @@ async def test_whole_conversations_leave_no_secret_in_logs_or_storage(
     assert "Lampu jalan" in db_dump  # the dump is real
     assert_no_secret_in(caplog.text, secrets, "the logs")
     assert_no_secret_in(db_dump, secrets, "the database")
+    traces = [t for t in CITIZEN_TRACES if t in caplog.text]  # names, phone, chat id (issue 14)
+    assert not traces, traces
 
 
 async def _dump(service: Service) -> str:

@@ -237,15 +237,21 @@ def test_an_unknown_algorithm_never_verifies() -> None:
 # --------------------------------------------------------------------------------------------
 # Twilio payloads
 
+SID1 = "SM" + "1" * 32
+SID9 = "SM" + "9f" * 16
+MMS_SID = "MM" + "a0" * 16
+
 
 def test_an_incoming_sms() -> None:
     form = sms_twilio.parse_form(
-        b"ToCountry=ID&SmsMessageSid=SM1&NumMedia=0&Body=Lampu+jalan+mati%21"
-        b"&From=%2B6281234567890&To=%2B6281100000001&MessageSid=SM1&AccountSid=AC1"
+        b"ToCountry=ID&SmsMessageSid=" + SID1.encode() + b"&NumMedia=0&Body=Lampu+jalan+mati%21"
+        b"&From=%2B6281234567890&To=%2B6281100000001&MessageSid="
+        + SID1.encode()
+        + b"&AccountSid=AC1"
     )
     events = sms_twilio.parse_webhook(form, NOW)
     [message] = events.messages
-    assert message.channel == "sms" and message.external_id == "twilio:SM1"
+    assert message.channel == "sms" and message.external_id == f"twilio:{SID1}"
     assert message.kind is MessageKind.TEXT and message.text == "Lampu jalan mati!"
     assert message.sender_id == message.chat_id == message.phone == "+6281234567890"
     assert message.received_at == NOW and not events.statuses
@@ -264,22 +270,22 @@ def test_an_incoming_sms() -> None:
 def test_status_callbacks(
     status: str, code: str, expected: tuple[str, Any], unreachable: bool
 ) -> None:
-    form = {"MessageSid": "SM9", "MessageStatus": status, "SmsStatus": status, "ErrorCode": code}
+    form = {"MessageSid": SID9, "MessageStatus": status, "SmsStatus": status, "ErrorCode": code}
     events = sms_twilio.parse_webhook(form, NOW)
     [delivery] = events.statuses
     assert (delivery.status, delivery.error) == expected
-    assert delivery.external_id == "SM9" and delivery.channel == "sms"
-    assert events.status_keys == [f"twilio:SM9:{status}"]
-    assert (events.unreachable == ["SM9"]) is unreachable
+    assert delivery.external_id == SID9 and delivery.channel == "sms"
+    assert events.status_keys == [f"twilio:{SID9}:{status}"]
+    assert (events.unreachable == [SID9]) is unreachable
 
 
 @pytest.mark.parametrize(
     ("form", "ignored"),
     [
         ({}, "no MessageSid"),
-        ({"MessageSid": "SM1", "MessageStatus": "queued"}, "status queued"),
-        ({"MessageSid": "SM1", "From": "INFO", "Body": "promo"}, "sender is not a phone number"),
-        ({"MessageSid": "SM1", "From": "+6281234567890", "Body": " "}, "empty message"),
+        ({"MessageSid": SID1, "MessageStatus": "queued"}, "status queued"),
+        ({"MessageSid": SID1, "From": "INFO", "Body": "promo"}, "sender is not a phone number"),
+        ({"MessageSid": SID1, "From": "+6281234567890", "Body": " "}, "empty message"),
     ],
 )
 def test_twilio_payloads_we_ignore(form: dict[str, str], ignored: str) -> None:
@@ -288,7 +294,7 @@ def test_twilio_payloads_we_ignore(form: dict[str, str], ignored: str) -> None:
 
 
 def test_an_mms_without_text_is_unsupported() -> None:
-    form = {"MessageSid": "MM1", "From": "+6281234567890", "Body": "", "NumMedia": "2"}
+    form = {"MessageSid": MMS_SID, "From": "+6281234567890", "Body": "", "NumMedia": "2"}
     [message] = sms_twilio.parse_webhook(form, NOW).messages
     assert message.kind is MessageKind.UNSUPPORTED and message.text == "mms"
 

@@ -358,7 +358,7 @@ async def citizen_language(uow: UnitOfWork, env: DeskEnv, channel: str, chat_id:
             loaded = await uow.conversations.load(key)
             state = loaded[0] if loaded else None
     except Exception as exc:  # a language is not worth failing an officer's action for
-        log.warning("could not read the language of %s: %s", key, exc)
+        log.warning("could not read the language of a conversation: %s", exc)  # not whose
     lang = (state or {}).get("lang")
     return lang if lang in ("id", "en") else env.catalog.default_language
 

@@ -373,7 +373,15 @@ def parse_moment(text: str | None, tz: ZoneInfo, *, name: str = "time") -> datet
         raise ValueError(
             f"{name}: {text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)"
         ) from None
-    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    value = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    if not MOMENTS[0] <= value <= MOMENTS[1]:
+        raise ValueError(f"{name}: {text!r} is not between the years 1900 and 9000")
+    return value
+
+
+# The times a filter may name: far enough out for any report, and with room to convert to UTC
+# (0001-01-01T00:00+07:00 is before year 1 in UTC: an overflow in the database layer).
+MOMENTS = (datetime(1900, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC))
 
 
 def stats_command(

@@ -9,6 +9,7 @@ from typing import TextIO
 from bot.core.pipeline import Pipeline
 from bot.core.ports import Clock
 from channels.console import HELP, ConsoleChannel
+from channels.wire import clean_text
 
 QUIT = {"/keluar", "/quit", "/exit"}
 
@@ -34,6 +35,7 @@ async def converse(
             out.write("anda> ")
             out.flush()
             continue
+        line = clean_text(line)  # a pasted NUL would not store on PostgreSQL
         message = console.parse(line, clock())
         await pipeline.accept(message, raw={"line": line.rstrip("\n")})
         await drain()

@@ -9,7 +9,6 @@ the message. Payloads we cannot use are acknowledged (200) so providers stop ret
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -22,6 +21,7 @@ from bot.settings import SmsConfig
 from channels.sms import CHANNEL, SmsEvents
 from channels.sms import android as sms_android
 from channels.sms import twilio as sms_twilio
+from channels.wire import BadPayload, clean, load_json
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ class SmsIngress:
         key = shared_key if settings_header and shared_key else config.auth_token.get_secret_value()
         if not sms_twilio.verify_signature(key, url, params, signature, algorithm):
             return _refuse(403, f"wrong {sms_twilio.SIGNATURE_HEADER}")
+        params = clean(params)  # after the signature, which covers the values as sent
         events = sms_twilio.parse_webhook(params, self.clock())
         await self.handle_events(events, raw=dict(params))
         return Response(sms_twilio.EMPTY_TWIML, media_type="text/xml")
@@ -124,9 +125,9 @@ class SmsIngress:
         if problem is not None:
             return _refuse(403, problem)
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return _refuse(400, "the body is not JSON")
+            data = load_json(body)
+        except BadPayload as exc:
+            return _refuse(400, f"unusable event: {exc}")
         events = sms_android.parse_event(data, self.clock())
         outcome = await self.handle_events(events, raw=data)
         return JSONResponse({"ok": True, "outcome": outcome})

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -30,6 +29,7 @@ from channels.telegram import (
     check_secret_token,
     parse_update,
 )
+from channels.wire import BadPayload, clean, load_json
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class TelegramIngress:
         Answering a button press (answerCallbackQuery) is the one platform call made here, and it is
         started in the background so it never delays the acknowledgement.
         """
+        data = clean(data)  # polled updates too: no NUL or lone surrogate reaches the database
         events = parse_update(data, now=self.clock())
         if events.callback_query_id and events.group_callback is None:  # the desk answers its own
             self.spawn(self._answer_callback(events.callback_query_id))
@@ -78,11 +79,8 @@ class TelegramIngress:
             async with self.store.unit_of_work() as uow:
                 await uow.contacts.upsert(CHANNEL, change.user_id, change.chat_id)
                 await uow.contacts.set_reachable(CHANNEL, change.user_id, not change.blocked)
-            log.info(
-                "telegram chat %s %s the bot",
-                change.chat_id,
-                "blocked" if change.blocked else "unblocked",
-            )
+            # which chat is not logged: a chat id is the citizen's Telegram user id
+            log.info("a telegram citizen %s the bot", "blocked" if change.blocked else "unblocked")
             return "blocked" if change.blocked else "unblocked"
         if events.group_message is not None or events.group_callback is not None:
             return await self.group_updates(events)  # officers' groups: bot.desk
@@ -123,9 +121,9 @@ class TelegramIngress:
         if len(body) > MAX_BODY:
             return JSONResponse({"detail": "update too large"}, status_code=413)
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return JSONResponse({"detail": "the body is not JSON"}, status_code=400)
+            data = load_json(body)
+        except BadPayload as exc:
+            return JSONResponse({"detail": f"unusable update: {exc}"}, status_code=400)
         outcome = await self.handle_update(data)
         return JSONResponse({"ok": True, "outcome": outcome})
 

@@ -12,7 +12,6 @@ citizen writes again, when the pipeline releases it.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from channels.whatsapp import (
     check_signature,
     parse_webhook,
 )
+from channels.wire import BadPayload, clean, load_json
 from storage import Store
 from storage.whatsapp import RecordedDelivery
 
@@ -125,11 +125,11 @@ class WhatsAppIngress:
             status = 401 if check is Signature.MISSING else 403
             return JSONResponse({"detail": f"wrong {SIGNATURE_HEADER}"}, status_code=status)
         try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            data = load_json(body)
+        except BadPayload as exc:
             # Signed by Meta but unreadable: a non-200 would only make Meta send it again.
-            log.warning("a signed WhatsApp notification is not JSON; ignored")
-            return JSONResponse({"ok": True, "ignored": ["not JSON"]})
+            log.warning("a signed WhatsApp notification is unusable (%s); ignored", exc)
+            return JSONResponse({"ok": True, "ignored": [str(exc)]})
         outcome = await self.handle_notification(data)
         return JSONResponse({"ok": True, **outcome})
 
@@ -150,6 +150,7 @@ class WhatsAppIngress:
         returns. Marking messages read is the one platform call, started in the background.
         """
         config = self.config
+        data = clean(data)  # no NUL or lone surrogate reaches the database
         events = parse_webhook(
             data, phone_number_id=config.phone_number_id or None, now=self.clock()
         )

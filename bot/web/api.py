@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from bot.actions import officer
 from bot.actions.reports import ACTOR_API, ActionError, Actor, DeskEnv, find_report
-from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
+from bot.analytics.stats import MOMENTS, StatsQuery, compute_stats, parse_moment, stats_reader
 from bot.core.ports import Clock
 from bot.settings import Settings
+from channels.wire import clean_text
 from intake.lifecycle import parse_status
 from storage import Database, Store
 from storage.models import Report
@@ -40,21 +41,25 @@ _ACTION_STATUS = {"not_found": 404, "refused": 409, "invalid": 422}
 _NAME = r"^[A-Za-z0-9 ._@-]{1,64}$"
 
 
+# Text as PostgreSQL can store it: without NUL characters (`channels.wire.clean_text`).
+Text = Annotated[str, AfterValidator(clean_text)]
+
+
 class StatusChange(BaseModel):
-    status: str | None = Field(default=None, description="verified, in_progress, resolved...")
-    note: str = Field(default="", max_length=2000, description="a reason is required to reject")
-    agency: str | None = Field(default=None, description="reassign to this agency id")
-    category: str | None = Field(
+    status: Text | None = Field(default=None, description="verified, in_progress, resolved...")
+    note: Text = Field(default="", max_length=2000, description="a reason is required to reject")
+    agency: Text | None = Field(default=None, description="reassign to this agency id")
+    category: Text | None = Field(
         default=None,
         max_length=64,
         description="reassign to this category id (and its agency); kept as a training example",
     )
-    duplicate_of: str | None = Field(default=None, description="reject as a duplicate of")
+    duplicate_of: Text | None = Field(default=None, description="reject as a duplicate of")
     actor: str | None = Field(default=None, pattern=_NAME, description="who acts, for the log")
 
 
 class OfficerReply(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
+    text: Text = Field(min_length=1, max_length=4000)
     actor: str | None = Field(default=None, pattern=_NAME)
 
 
@@ -87,11 +92,26 @@ async def _report_json(uow: Any, report: Report) -> dict[str, Any]:
     }
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """A filter time without a zone is taken as UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _aware(value: datetime | None, name: str) -> datetime | None:
+    """A filter time without a zone is taken as UTC; 422 outside the years 1900 to 9000."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    if not MOMENTS[0] <= value <= MOMENTS[1]:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": "not between the years 1900 and 9000",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return value
+
+
+MAX_OFFSET = 10_000_000  # far past any city's reports; a larger one overflows the database
 
 
 class ReportApi:
@@ -155,7 +175,7 @@ class ReportApi:
         since: datetime | None = None,
         until: datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> dict[str, Any]:
         async with self.store.unit_of_work() as uow:
             reports = await uow.reports.list(
@@ -163,8 +183,8 @@ class ReportApi:
                 category=category,
                 agency=agency,
                 channel=channel,
-                since=_aware(since),
-                until=_aware(until),
+                since=_aware(since, "since"),
+                until=_aware(until, "until"),
                 limit=limit,
                 offset=offset,
             )

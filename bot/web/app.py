@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from bot.web.address import NoNulInAddress
 from bot.web.limits import BodySizeLimit
 
 # name -> check: True/False, or None when the dependency is not configured (left out)
@@ -27,6 +28,7 @@ def build_app(
     app = FastAPI(title="lapor-intake", lifespan=lifespan)
     # Every route: 413 past 1 MiB, except the paths given (WhatsApp: 3 MB notifications).
     app.add_middleware(BodySizeLimit, limits=dict(body_limits or {}))
+    app.add_middleware(NoNulInAddress)  # 400 for %00 in a path or query (PostgreSQL has no NUL)
     for router in routers:
         app.include_router(router)
 

@@ -42,10 +42,10 @@ class BodySizeLimit:
         limit = self.limits.get(scope.get("path", ""), self.max_bytes)
         declared = _content_length(scope)
         if declared == -1:
-            await _answer(send, 400, "invalid Content-Length header")
+            await answer(send, 400, "invalid Content-Length header")
             return
         if declared is not None and declared > limit:
-            await _answer(send, 413, f"request body larger than {limit} bytes")
+            await answer(send, 413, f"request body larger than {limit} bytes")
             return
         received = 0
         started = False
@@ -70,7 +70,7 @@ class BodySizeLimit:
         except BodyTooLarge as exc:  # raised where nothing turned it into a response
             if started:
                 raise
-            await _answer(send, exc.status_code, str(exc.detail))
+            await answer(send, exc.status_code, str(exc.detail))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -83,7 +83,7 @@ def _content_length(scope: Scope) -> int | None:
     return int(values[0])
 
 
-async def _answer(send: Send, status: int, detail: str) -> None:
+async def answer(send: Send, status: int, detail: str) -> None:
     body = json.dumps({"detail": detail}).encode()
     headers: list[Any] = [
         (b"content-type", b"application/json"),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,12 +35,16 @@ import httpx
 from channels.base import SendError, SendFailure
 from channels.secrets import register_secret
 from channels.sms import CHANNEL, SmsEvents, json_object, normalize_phone, post, text_message
+from channels.wire import header_seconds
 from intake.types import DeliveryStatus
 
 PROVIDER = "android"
 SIGNATURE_HEADER = "X-Signature"
 TIMESTAMP_HEADER = "X-Timestamp"
 MAX_SKEW_SECONDS = 300
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+MAX_UNIX_TIME = 10**11  # past year 5000: anything larger is not a time stamp
+MAX_RETRY_AFTER = 3600.0
 CLOUD_HOST = "api.sms-gate.app"
 CLOUD_PATH = "/3rdparty/v1"
 
@@ -69,9 +73,8 @@ def check_signature(
     expected = compute_signature(key, body, timestamp.strip())
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
         return f"wrong {SIGNATURE_HEADER}"
-    try:
-        sent = float(timestamp)
-    except ValueError:
+    sent = header_seconds(timestamp, at_most=MAX_UNIX_TIME)  # "nan" and "inf" are no time
+    if sent is None:
         return f"{TIMESTAMP_HEADER} is not a Unix time"
     if abs(now.timestamp() - sent) > MAX_SKEW_SECONDS:
         return f"{TIMESTAMP_HEADER} is more than {MAX_SKEW_SECONDS // 60} minutes off"
@@ -133,9 +136,12 @@ def _time(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            return None
+        utc = parsed.astimezone(UTC)  # 0001-01-01T00:00+07:00 is before year 1 in UTC
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else None
+    return utc if _EARLIEST <= utc <= _LATEST else None  # a phone's clock, not a year 1
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,8 +199,7 @@ def classify_error(response: httpx.Response) -> SendError:
     message = str(json_object(response).get("message") or "")[:200]
     reason = f"android gateway {status}" + (f": {message}" if message else "")
     if status == 429 or status >= 500:
-        retry_after = response.headers.get("Retry-After", "")
-        seconds = float(retry_after) if retry_after.isdigit() else None
+        seconds = header_seconds(response.headers.get("Retry-After"), at_most=MAX_RETRY_AFTER)
         return SendError(SendFailure.RETRY, reason, seconds)
     if status in (401, 403):
         # The gateway's credentials, not this message: keep it for when they are fixed.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -28,6 +29,7 @@ import httpx
 from channels.base import SendError, SendFailure
 from channels.secrets import register_secret
 from channels.sms import CHANNEL, SmsEvents, json_object, normalize_phone, post, text_message
+from channels.wire import header_seconds
 from intake.types import DeliveryStatus, MessageKind
 
 PROVIDER = "twilio"
@@ -64,6 +66,9 @@ _STATUSES = {
 }
 
 Params = Sequence[tuple[str, str]]
+
+# SM (SMS) or MM (MMS) and 32 hexadecimal digits, e.g. SM9c5f27b1b4a1d7e0c0e5f7a2d3b4c5d6.
+MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-f]{32}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,6 +153,13 @@ def parse_webhook(params: Params | Mapping[str, str], now: datetime) -> SmsEvent
     sid = fields.get("MessageSid") or fields.get("SmsSid") or ""
     if not sid:
         return SmsEvents(ignored="no MessageSid")
+    # The signature covers names and values run together, so "MessageSid=SM...&NumMedia=0"
+    # and "MessageSid=SM...NumMedia0" sign alike: only a well-formed SID, the same in both
+    # fields, is the message Twilio signed.
+    if not MESSAGE_SID.fullmatch(sid):
+        return SmsEvents(ignored="MessageSid is not a Twilio message SID")
+    if "SmsSid" in fields and fields["SmsSid"] != sid:
+        return SmsEvents(ignored="MessageSid and SmsSid differ")
     status = (fields.get("MessageStatus") or "").lower()
     if "Body" not in fields and status:
         return _status(sid, status, fields, now)
@@ -257,8 +269,4 @@ def classify_error(status: int, data: Mapping[str, Any], retry_after: str | None
 
 
 def _seconds(value: str | None) -> float | None:
-    try:
-        seconds = float(value) if value else None
-    except ValueError:
-        return None
-    return seconds if seconds is not None and 0 <= seconds <= 3600 else None
+    return header_seconds(value, at_most=3600)

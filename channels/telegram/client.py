@@ -10,6 +10,7 @@ sanitised and the ``httpx`` logger (which logs request URLs at INFO) redacts kno
 from __future__ import annotations
 
 import json
+import logging
 import re
 import warnings
 from collections.abc import Iterable, Sequence
@@ -127,6 +128,11 @@ class TelegramSender:
     ) -> None:
         if not token:
             raise ValueError("telegram token is empty")
+        register_secret(token)  # before Bot(), which logs its URL (with the token) at DEBUG
+        # At DEBUG, PTB logs every call's parameters and answer: chat ids, texts, names.
+        ptb_log = logging.getLogger("telegram")
+        if ptb_log.level < logging.INFO:
+            ptb_log.setLevel(logging.INFO)
         self._token = token
         base = api_base.rstrip("/")
         self._bot_url = f"{base}/bot{token}"
@@ -149,7 +155,6 @@ class TelegramSender:
             request=self._request,
             get_updates_request=self._updates_request,
         )
-        register_secret(token)
 
     @property
     def bot(self) -> Bot:

@@ -12,7 +12,6 @@ for any other reply outside the window, `SendError(WAIT)` holds it until the cit
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ from channels.base import FetchedMedia, SendError, SendFailure, Sent
 from channels.secrets import register_secret
 from channels.whatsapp.payloads import CHANNEL
 from channels.whatsapp.render import CAPABILITIES, recipient, render, template_message
+from channels.wire import header_seconds
 from intake.types import MediaRef, Reply, StatusNotice
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,7 @@ def classify_error(status_code: int, body: Any, retry_after: str | None = None) 
 
 
 def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and 0 <= seconds <= 86400 else None
+    return header_seconds(value, at_most=86400)
 
 
 # Whether a free-form message may go to `chat_id` now (the citizen wrote within 24 hours).
@@ -262,6 +256,6 @@ def _int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
         return int(value)
     return None
