@@ -101,10 +101,15 @@ ACKNOWLEDGED = (  # something was kept: the question asked again is progress
     "photos_limit",
     "photo_before_description",
     "location_before_description",
+    "photo_received_privacy",
+    "album_received",
+    "held_before_consent",
+    "voice_received",
+    "voice_as_description",
 )
 # What a turn with `for = "..."` waits for: the catalogue keys of those questions.
 QUESTIONS = {
-    "consent": ("greeting",),
+    "consent": ("greeting", "held_before_consent"),
     "description": (
         "ask_description",
         "description_too_short",
@@ -120,7 +125,7 @@ QUESTIONS = {
         "location_unknown",
         "choose_kelurahan",
     ),
-    "photos": ("ask_photos", "photo_received"),
+    "photos": ("ask_photos", "photo_received", "photo_received_privacy", "album_received"),
     "privacy": ("ask_privacy",),
     "summary": ("summary", "duplicate_offer"),
 }
@@ -144,6 +149,9 @@ ANSWERS = (
     "choose_kelurahan",
     "ask_photos",
     "photo_received",
+    "photo_received_privacy",
+    "album_received",
+    "held_before_consent",
     "ask_privacy",
     "summary",
     "duplicate_offer",
@@ -983,7 +991,7 @@ class Conversation:
             return Out("text", who.place or who.kelurahan or who.kecamatan or "Madiun"), note
 
         match key:
-            case "greeting":
+            case "greeting" | "held_before_consent":
                 if self.script.language == "en":
                     found = choose("lang:en")
                     if found and self.question and self.question_lang != "en":
@@ -1018,10 +1026,10 @@ class Conversation:
                     or more
                     or self.first(shown, note)
                 )
-            case "ask_photos" | "photo_received":
+            case "ask_photos" | "photo_received" | "album_received" | "photo_received_privacy":
                 if self.photos_sent < who.photos and self.platform.capabilities.photos:
                     return Out("photo"), note
-                return choose("done", "skip") or (Out("text", "sudah"), note)
+                return choose("done", "skip", who.privacy) or (Out("text", "sudah"), note)
             case "ask_privacy":
                 return choose(who.privacy) or self.first(shown, note)
             case "summary":

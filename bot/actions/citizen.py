@@ -57,6 +57,10 @@ async def apply_effects(
         if handler is None:
             raise TypeError(f"no handler for effect {type(effect).__name__}")
         result = await handler(effect, state, ctx)
+        if isinstance(effect, flow.FindDuplicates) and result.replies and effect.summary:
+            # The offer is the one question now: the summary (and its numbered choices,
+            # which would clash with the offer's on SMS) comes again if the citizen goes on.
+            replies = [r for r in replies if r.text != effect.summary]
         state = result.state
         replies.extend(result.replies)
     return state, replies

@@ -32,6 +32,8 @@ class FindDuplicates:
     handler offers it for support with `duplicate_found`; otherwise nothing happens."""
 
     draft: ReportDraft
+    # The summary sent with this effect: a found duplicate's offer replaces it (one question).
+    summary: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
