@@ -54,7 +54,7 @@ _FILLER_WORDS = (
     "min mimin admin kak kakak pak bu bapak ibu mas mbak mba bang gan sis om bro dek le nduk "
     "dong deh sih nih lah kok kah ya yah ah eh oh nah loh lho wah aduh waduh hehe wkwk haha "
     "saja mawon wae ae kan please pls plz thanks thank you makasih terima kasih suwun "
-    "matur nuwun tq thx ty"
+    "matur nuwun tq thx ty that thats is it its"
 )
 FILLERS = frozenset(_FILLER_WORDS.split()) | {"thank you", "terima kasih", "matur nuwun"}
 _MAX_WORDS = 5  # longer answers are sentences, not a choice

@@ -61,7 +61,7 @@ from intake.flow.state import (
 )
 from intake.language import looks_english
 from intake.normalize import normalize
-from intake.types import Choice, InboundMessage, MessageKind, Reply, ReportDraft
+from intake.types import Choice, InboundMessage, MessageKind, Reply
 
 MIN_DESCRIPTION_LETTERS = 5
 MIN_DESCRIPTION_WORDS = 2  # fewer: the citizen is asked what is wrong with it
@@ -158,7 +158,7 @@ def _on_command(state: ConversationState, command: ParsedCommand, ctx: FlowConte
                 effects.append(ConversationEnded(state.step.value, "restarted"))
             fresh = reset(state)
             if command.argument:
-                fresh = replace(fresh, draft=ReportDraft(description=command.argument))
+                fresh = with_description(fresh, command.argument, ctx)
             outcome = start_report(fresh, ctx)
             return Outcome(outcome.state, outcome.replies, effects + outcome.effects)
     return Outcome(state)
@@ -182,6 +182,11 @@ def _on_message(state: ConversationState, message: InboundMessage, ctx: FlowCont
     if message.kind is MessageKind.VOICE and message.media is not None:
         return _on_voice(state, message, ctx)
 
+    if _writes_what_the_voice_note_said(state, message, ctx):
+        # Words for a report told by voice note: they become its description (the note stays
+        # attached) and the category is guessed from them.
+        state = replace(with_description(state, message.text, ctx), suggested=[])
+        return advance(state, ctx)
     if message.kind in _KEEPS_AND_ASKS_AGAIN.get(state.step, ()):
         return _absorb_and_ask(state, message, ctx)
     if message.kind is MessageKind.LOCATION and state.step in _ASKS_WHERE:
@@ -197,8 +202,7 @@ def _on_idle(state: ConversationState, message: InboundMessage, ctx: FlowContext
     if message.kind is MessageKind.TEXT and is_thanks(message.text):
         return Outcome(state, [say(ctx, state, "welcome")])
     if message.kind is MessageKind.TEXT and _looks_like_complaint(message.text):
-        state = replace(reset(state), draft=ReportDraft(description=message.text.strip()))
-        return start_report(state, ctx)
+        return start_report(with_description(reset(state), message.text, ctx), ctx)
     if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
         return _absorb(start_report(reset(state), ctx).state, message, ctx)
     if state.last_ticket is None and not state.consented:
@@ -228,11 +232,14 @@ def _on_voice(state: ConversationState, message: InboundMessage, ctx: FlowContex
     if not state.in_report:
         started = start_report(reset(state), ctx)
         state = with_voice_note(started.state, message)
-        if state.step is Step.CONSENT:
-            return Outcome(state, started.replies)  # the notice first; the note is kept
+        if state.step is Step.CONSENT:  # the notice first; the note is kept as the words
+            state = with_description(state, text_for(ctx, state, "voice_description"), ctx)
+            return Outcome(state, started.replies)
     else:
         state = with_voice_note(state, message)
     if state.step is Step.CONSENT:
+        if not state.draft.description:
+            state = with_description(state, text_for(ctx, state, "voice_description"), ctx)
         return Outcome(state, [_held_reply(state, ctx)])
     if not state.draft.description:
         described = replace(
@@ -247,6 +254,19 @@ def _on_voice(state: ConversationState, message: InboundMessage, ctx: FlowContex
         outcome = advance(replace(state, duplicates_checked=True), ctx)
         return Outcome(outcome.state, [received, *outcome.replies])
     return Outcome(state, [received, *current_question(state, ctx)])
+
+
+def _writes_what_the_voice_note_said(
+    state: ConversationState, message: InboundMessage, ctx: FlowContext
+) -> bool:
+    return (
+        message.kind is MessageKind.TEXT
+        and state.step in (Step.CONFIRM_CATEGORY, Step.CHOOSE_CATEGORY)
+        and bool(state.draft.voice_notes)
+        and state.draft.description == text_for(ctx, state, "voice_description")
+        and _looks_like_complaint(message.text)
+        and not _PLACE_WORDS.match(normalize(message.text))
+    )
 
 
 def _place_at_category_question(
@@ -274,9 +294,9 @@ _GREETING_GESTURES = frozenset({"sticker", "animation", "dice"})
 
 # How a typed place starts ("di jalan...", "dpn pasar", "kel. kartoharjo", "rt 3").
 _PLACE_WORDS = re.compile(
-    r"^(?:di |lokasi |lokasinya |tempatnya |letaknya )?"
-    r"(?:jalan \w+|depan|dekat|samping|sebelah|belakang|seberang|gang|kelurahan|kecamatan|"
-    r"rt|rw|perumahan|perum|desa|kampung|near|in front of|next to)\b"
+    r"^(?:(?:di|lokasi|lokasinya|tempatnya|letaknya|alamat|alamatnya) (?:jalan|gang) \w+|"
+    r"(?:di |lokasinya |alamatnya )?(?:depan|dekat|samping|sebelah|belakang|seberang|"
+    r"kelurahan|kecamatan|rt|rw|perumahan|perum|desa|kampung)\b|near\b|in front of\b|next to\b)"
 )
 
 
@@ -326,7 +346,11 @@ def _on_consent(state: ConversationState, message: InboundMessage, ctx: FlowCont
     if choice.value == "disagree":
         state = replace(reset(state), consented=False)
         return Outcome(state, [say(ctx, state, "consent_declined", remove_keyboard=True)])
-    return advance(replace(state, consented=True), ctx)
+    outcome = advance(replace(state, consented=True), ctx)
+    if state.draft.description == text_for(ctx, state, "voice_description"):
+        confirm = say(ctx, state, "voice_as_description")  # told by voice note, before consent
+        return Outcome(outcome.state, [confirm, *outcome.replies], outcome.effects)
+    return outcome
 
 
 def _on_description(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
