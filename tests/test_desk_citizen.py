@@ -66,6 +66,8 @@ async def test_a_similar_report_is_offered_for_support(
         assert "MDN-00001" in offer and "Kel. Taman" in offer and "Dukung" in offer
         sent = [m for m in desk.messages(NEIGHBOUR_CHAT) if "Laporan serupa" in m["text"]][-1]
         assert buttons(sent) == ["support:MDN-00001", "file_anyway"]
+        # The offer is the one question: no summary with other numbered choices beside it.
+        assert not [m for m in desk.messages(NEIGHBOUR_CHAT) if "Periksa laporan" in m["text"]]
 
         supported = await desk.say(
             tg.callback_query("support:MDN-00001", user=NEIGHBOUR), "dukungan", NEIGHBOUR_CHAT
