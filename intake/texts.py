@@ -157,6 +157,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "Foto diterima. Kirim lagi atau pilih Selesai.",
         "en": "Photos received. Send more or choose Done.",
     },
+    "choose_hint": {
+        "id": "Pilih salah satu pilihan di bawah, atau ketik nomornya.",
+        "en": "Choose one of the options below, or type its number.",
+    },
     "consent_hint": {
         "id": "Data Anda hanya dipakai untuk menindaklanjuti laporan ini. Apakah Anda setuju?",
         "en": "Your data is used only to follow up this report. Do you agree?",
@@ -477,6 +481,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
 # Short forms for SMS (see the module docstring). Keep them GSM-7: no emoji, no typographic
 # quotes, dashes or ellipses; tests/test_sms_texts.py renders every prompt and counts segments.
 SMS_CATALOGUE: dict[str, dict[str, str]] = {
+    "choose_hint": {"id": "Balas dengan angka pilihan.", "en": "Reply with an option number."},
     "consent_hint": {
         "id": "Data Anda hanya dipakai untuk menindaklanjuti laporan ini. Setuju?",
         "en": "Your data is used only to follow up this report. Agree?",

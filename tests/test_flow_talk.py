@@ -281,3 +281,11 @@ def test_sms_has_numbered_answers_for_the_new_questions() -> None:
     assert citizen.last.choices and "Pelindungan Data Pribadi" not in citizen.last.text
     citizen.say("1")
     assert citizen.step is Step.CONFIRM_CATEGORY
+
+
+def test_a_long_question_is_not_repeated_in_full_when_not_understood() -> None:
+    citizen = at_step(Step.PRIVACY)
+    citizen.say("hmm entahlah")
+    (reply,) = citizen.replies
+    assert reply.text.startswith("Maaf") and "petugas dan publik" not in reply.text
+    assert [c.value for c in reply.choices][0] == "priv:normal"

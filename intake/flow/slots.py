@@ -141,9 +141,18 @@ def _suggest_category(state: ConversationState, ctx: FlowContext) -> Outcome:
 
 
 def not_understood(state: ConversationState, ctx: FlowContext) -> Outcome:
+    """A short hint with the question's choices; a long question (the privacy explanations,
+    the summary) is not repeated in full: its buttons or numbers are what is needed."""
     question = current_question(state, ctx)
     if question and question[-1].choices:
         last = question[-1]
-        text = text_for(ctx, state, "not_understood") + "\n\n" + last.text
+        sorry = text_for(ctx, state, "not_understood")
+        if len(last.text) <= SHORT_QUESTION:
+            text = sorry + "\n\n" + last.text
+        else:
+            text = sorry + " " + text_for(ctx, state, "choose_hint")
         return Outcome(state, [replace(last, text=text)])
     return Outcome(state, question)
+
+
+SHORT_QUESTION = 120  # characters: a question this short is said again with the hint
