@@ -289,3 +289,13 @@ def test_a_long_question_is_not_repeated_in_full_when_not_understood() -> None:
     (reply,) = citizen.replies
     assert reply.text.startswith("Maaf") and "petugas dan publik" not in reply.text
     assert [c.value for c in reply.choices][0] == "priv:normal"
+
+
+def test_a_pin_outside_the_city_before_consent_says_where_to_report() -> None:
+    citizen = Citizen()
+    citizen.say(ROAD)
+    citizen.location(JAKARTA)
+    assert (
+        "lapor.go.id" in citizen.last.text and "Pelindungan Data Pribadi" not in citizen.last.text
+    )
+    assert citizen.state is not None and citizen.state.draft.place is None

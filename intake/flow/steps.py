@@ -318,6 +318,17 @@ def _on_consent(state: ConversationState, message: InboundMessage, ctx: FlowCont
         # shown: a short word and the consent buttons, not the whole notice again.
         held = _hold(state, message, ctx)
         if held.draft == state.draft:
+            if message.location is not None and not ctx.catalog.gazetteer.contains(
+                message.location
+            ):  # outside the city: where to report instead, and the consent buttons
+                outside = say(
+                    ctx,
+                    state,
+                    "location_outside",
+                    city=ctx.catalog.city_name,
+                    choices=consent_choices(state, ctx),
+                )
+                return Outcome(state, [outside])
             return Outcome(state, [greeting(state, ctx)])
         same_album = bool(message.media_group) and message.media_group == state.last_album
         if same_album:
