@@ -221,6 +221,10 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "id": "📷 Foto tambahan untuk {ticket} (dari {channel}, tersimpan di server)",
         "en": "📷 Extra photo for {ticket} (from {channel}, stored on the server)",
     },
+    "citizen_voice": {
+        "id": "🎤 Pesan suara tambahan untuk {ticket} (tersimpan di server)",
+        "en": "🎤 Extra voice note for {ticket} (stored on the server)",
+    },
     "citizen_reopened": {
         "id": "🔁 {ticket} dibuka kembali oleh pelapor: belum beres. {note}",
         "en": "🔁 {ticket} reopened by the reporter: not fixed. {note}",

@@ -260,6 +260,9 @@ def _addition_for_group(env: DeskEnv, report: Report, effect: flow.AddInfo, own:
         key = "citizen_added" if own else "citizen_added_other"
         return Reply(env.text(key, ticket=report.ticket, text=effect.text))
     photo: MediaRef = effect.photo
+    if photo.mime.startswith("audio/"):  # a voice note: stored with the report, not a photo
+        caption = env.text("citizen_voice", ticket=report.ticket)
+        return Reply(f"{caption}\n{effect.text}" if effect.text else caption)
     if photo.channel != TELEGRAM:
         channel = photo.channel.capitalize() if photo.channel != "sms" else "SMS"
         caption = env.text("citizen_photo_elsewhere", ticket=report.ticket, channel=channel)

@@ -54,8 +54,9 @@ class ReopenReport:
 
 @dataclass(frozen=True)
 class AddInfo:
-    """Text or a photo for an open report. Neither: the citizen wants to start adding, so check
-    the ticket and answer with `add_info_ready` (or say why not)."""
+    """Text or a photo (or a voice note: `photo` with an audio mime) for an open report.
+    Neither: the citizen wants to start adding, so check the ticket and answer with
+    `add_info_ready` (or say why not)."""
 
     ticket: str
     text: str = ""

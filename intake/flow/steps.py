@@ -226,9 +226,8 @@ def _held_reply(state: ConversationState, ctx: FlowContext) -> Reply:
 def _on_voice(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
     """A voice note is attached to the report; with no words yet it stands as the description
     (officers listen to it), so a citizen who cannot type can still report."""
-    if state.step is Step.ADD_INFO:
-        reply = say(ctx, state, "voice_not_supported")
-        return Outcome(state, [reply, *current_question(state, ctx)])
+    if state.step is Step.ADD_INFO and state.adding_to:  # attached to the filed report
+        return Outcome(state, effects=[AddInfo(state.adding_to, "", message.media)])
     if not state.in_report:
         started = start_report(reset(state), ctx)
         state = with_voice_note(started.state, message)
