@@ -101,10 +101,15 @@ ACKNOWLEDGED = (  # something was kept: the question asked again is progress
     "photos_limit",
     "photo_before_description",
     "location_before_description",
+    "photo_received_privacy",
+    "album_received",
+    "held_before_consent",
+    "voice_received",
+    "voice_as_description",
 )
 # What a turn with `for = "..."` waits for: the catalogue keys of those questions.
 QUESTIONS = {
-    "consent": ("greeting",),
+    "consent": ("greeting", "held_before_consent", "consent_hint"),
     "description": (
         "ask_description",
         "description_too_short",
@@ -120,9 +125,9 @@ QUESTIONS = {
         "location_unknown",
         "choose_kelurahan",
     ),
-    "photos": ("ask_photos", "photo_received"),
+    "photos": ("ask_photos", "photo_received", "photo_received_privacy", "album_received"),
     "privacy": ("ask_privacy",),
-    "summary": ("summary", "duplicate_offer"),
+    "summary": ("summary", "privacy_hint", "duplicate_offer"),
 }
 REPORT_QUESTIONS = frozenset(key for keys in QUESTIONS.values() for key in keys)
 WAIT_FOR = 3  # questions answered from what the citizen knows before saying it anyway
@@ -144,8 +149,13 @@ ANSWERS = (
     "choose_kelurahan",
     "ask_photos",
     "photo_received",
+    "photo_received_privacy",
+    "album_received",
+    "held_before_consent",
+    "consent_hint",
     "ask_privacy",
     "summary",
+    "privacy_hint",
     "duplicate_offer",
     "ask_edit",
     "ask_description",
@@ -983,7 +993,7 @@ class Conversation:
             return Out("text", who.place or who.kelurahan or who.kecamatan or "Madiun"), note
 
         match key:
-            case "greeting":
+            case "greeting" | "held_before_consent" | "consent_hint":
                 if self.script.language == "en":
                     found = choose("lang:en")
                     if found and self.question and self.question_lang != "en":
@@ -1018,13 +1028,13 @@ class Conversation:
                     or more
                     or self.first(shown, note)
                 )
-            case "ask_photos" | "photo_received":
+            case "ask_photos" | "photo_received" | "album_received" | "photo_received_privacy":
                 if self.photos_sent < who.photos and self.platform.capabilities.photos:
                     return Out("photo"), note
-                return choose("done", "skip") or (Out("text", "sudah"), note)
+                return choose("done", "skip", who.privacy) or (Out("text", "sudah"), note)
             case "ask_privacy":
                 return choose(who.privacy) or self.first(shown, note)
-            case "summary":
+            case "summary" | "privacy_hint":
                 return choose("send") or (Out("text", "kirim"), note)
             case "duplicate_offer":
                 wanted = "support" if who.duplicate == "support" else "file_anyway"
@@ -1099,8 +1109,10 @@ class Conversation:
         if self.echo:
             self.echo_turn(turn)
         n = self.result.messages
-        agreed = keys and not {"greeting", "consent_declined"} & set(keys)
-        if pending == "greeting" and agreed and self.consented_at is None:
+        not_yet = {"greeting", "consent_declined", "held_before_consent", "consent_hint"}
+        agreed = keys and not not_yet & set(keys)
+        asked_consent = pending in QUESTIONS["consent"]
+        if asked_consent and agreed and self.consented_at is None:
             self.consented_at = n
         for key in keys:
             if key in ENDINGS:

@@ -118,6 +118,7 @@ class CardView:
     reporter: str | None = None
     photos: int = 0
     shareable_photos: int = 0  # photos officers can see in Telegram (Telegram file ids)
+    voice_notes: int = 0  # the citizen's voice notes, stored on the server
     supporters: int = 0
     additions: int = 0
     events: Sequence[CardEvent] = ()
@@ -171,6 +172,8 @@ def card_text(view: CardView, catalog: Catalog, lang: str) -> str:
     elsewhere = view.photos - view.shareable_photos
     if elsewhere > 0:
         lines.append(text("card_photos_elsewhere", lang, count=elsewhere, channel=channel))
+    if view.voice_notes > 0:
+        lines.append(text("card_voice_notes", lang, count=view.voice_notes, ticket=view.ticket))
     if view.duplicate_of:
         lines.append(text("card_duplicate", lang, ticket=view.duplicate_of))
     lines.append("")

@@ -34,6 +34,10 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "id": "({count} foto dari {channel}, tersimpan di server)",
         "en": "({count} photos from {channel}, stored on the server)",
     },
+    "card_voice_notes": {
+        "id": "🎤 {count} pesan suara dari pelapor (tersimpan di server, lampiran {ticket})",
+        "en": "🎤 {count} voice note(s) from the reporter (stored on the server with {ticket})",
+    },
     "card_history": {"id": "Riwayat:", "en": "History:"},
     "card_rating": {"id": "Nilai pelapor: {score}/5", "en": "Reporter's rating: {score}/5"},
     "card_closed": {"id": "Ditutup ({reason})", "en": "Closed ({reason})"},
@@ -221,6 +225,10 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
     "citizen_photo_elsewhere": {
         "id": "📷 Foto tambahan untuk {ticket} (dari {channel}, tersimpan di server)",
         "en": "📷 Extra photo for {ticket} (from {channel}, stored on the server)",
+    },
+    "citizen_voice": {
+        "id": "🎤 Pesan suara tambahan untuk {ticket} (tersimpan di server)",
+        "en": "🎤 Extra voice note for {ticket} (stored on the server)",
     },
     "citizen_reopened": {
         "id": "🔁 {ticket} dibuka kembali oleh pelapor: belum beres. {note}",

@@ -113,12 +113,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "location_outside": {
         "id": (
-            "Titik itu berada di luar wilayah {city}, jadi bukan wewenang kami. Jika masalahnya "
-            "ada di {city}, kirim lokasi yang tepat atau ketik nama kelurahannya."
+            "Titik itu berada di luar wilayah {city}, jadi bukan wewenang kami: laporkan ke "
+            "pemerintah daerah setempat atau lewat lapor.go.id. Jika masalahnya ada di {city}, "
+            "kirim lokasi yang tepat atau ketik nama kelurahannya."
         ),
         "en": (
-            "That point is outside {city}, so it is not ours to handle. If the problem is in "
-            "{city}, share the exact location or type the kelurahan name."
+            "That point is outside {city}, so it is not ours to handle: report it to the local "
+            "government there or at lapor.go.id. If the problem is in {city}, share the exact "
+            "location or type the kelurahan name."
         ),
     },
     "location_unknown": {
@@ -146,6 +148,59 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "photo_received": {
         "id": "Foto diterima ({count}). Kirim lagi atau pilih Selesai.",
         "en": "Photo received ({count}). Send more or choose Done.",
+    },
+    "photo_received_privacy": {
+        "id": "Foto diterima. Kirim foto lain, atau pilih privasi laporan untuk lanjut:",
+        "en": "Photo received. Send another, or choose the report's privacy to go on:",
+    },
+    "album_received": {
+        "id": "Foto diterima. Kirim lagi atau pilih Selesai.",
+        "en": "Photos received. Send more or choose Done.",
+    },
+    "choose_hint": {
+        "id": "Pilih salah satu pilihan di bawah, atau ketik nomornya.",
+        "en": "Choose one of the options below, or type its number.",
+    },
+    "consent_hint": {
+        "id": "Data Anda hanya dipakai untuk menindaklanjuti laporan ini. Apakah Anda setuju?",
+        "en": "Your data is used only to follow up this report. Do you agree?",
+    },
+    "held_before_consent": {
+        "id": "Sudah kami terima dan simpan untuk laporan Anda. Untuk lanjut, pilih Setuju.",
+        "en": "Received and kept for your report. To go on, choose I agree.",
+    },
+    "description_more": {
+        "id": (
+            "Apa masalahnya dengan {words}? Ceritakan sedikit lagi, mis. rusak, mati, "
+            "menumpuk, sejak kapan."
+        ),
+        "en": (
+            "What is wrong with {words}? Tell us a little more, e.g. broken, not working, "
+            "piling up, since when."
+        ),
+    },
+    "voice_received": {
+        "id": "Pesan suara diterima dan dilampirkan untuk petugas.",
+        "en": "Voice note received and attached for the officers.",
+    },
+    "voice_as_description": {
+        "id": (
+            "Pesan suara diterima; petugas akan mendengarkannya sebagai keterangan laporan. "
+            "Boleh tambahkan satu kalimat tertulis kapan saja."
+        ),
+        "en": (
+            "Voice note received; officers will listen to it as the report's description. "
+            "You may add a written sentence at any time."
+        ),
+    },
+    "voice_description": {"id": "(pesan suara)", "en": "(voice note)"},
+    "privacy_hint": {
+        "id": "Ingin anonim atau rahasia? Ketik ANONIM atau RAHASIA.",
+        "en": "Want to stay anonymous or confidential? Type ANONYMOUS or CONFIDENTIAL.",
+    },
+    "welcome": {
+        "id": "Sama-sama! Ketik LAPOR untuk laporan baru, atau CEK <nomor tiket> untuk statusnya.",
+        "en": "You are welcome! Type REPORT for a new report, or CHECK <ticket> for its status.",
     },
     "photos_limit": {
         "id": "Cukup {limit} foto per laporan. Kita lanjut.",
@@ -378,7 +433,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "agree": {"id": "Setuju", "en": "I agree"},
     "disagree": {"id": "Tidak setuju", "en": "I do not agree"},
     "choose_other": {"id": "Pilih lain", "en": "Choose another"},
-    "more": {"id": "Lainnya", "en": "More"},
+    "more": {"id": "Berikutnya >>", "en": "More >>"},
     "done": {"id": "Selesai", "en": "Done"},
     "skip": {"id": "Lewati", "en": "Skip"},
     "send": {"id": "Kirim", "en": "Send"},
@@ -427,6 +482,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
 # Short forms for SMS (see the module docstring). Keep them GSM-7: no emoji, no typographic
 # quotes, dashes or ellipses; tests/test_sms_texts.py renders every prompt and counts segments.
 SMS_CATALOGUE: dict[str, dict[str, str]] = {
+    "choose_hint": {"id": "Balas dengan angka pilihan.", "en": "Reply with an option number."},
+    "consent_hint": {
+        "id": "Data Anda hanya dipakai untuk menindaklanjuti laporan ini. Setuju?",
+        "en": "Your data is used only to follow up this report. Agree?",
+    },
     "greeting": {
         "id": (
             "Layanan pengaduan warga {city}. Laporan Anda diteruskan ke dinas terkait dan "
@@ -491,8 +551,14 @@ SMS_CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Sorry, we did not understand that.",
     },
     "location_outside": {
-        "id": "Titik itu di luar {city}. Ketik nama kelurahan lokasi masalahnya.",
-        "en": "That point is outside {city}. Type the kelurahan where the problem is.",
+        "id": (
+            "Titik itu di luar {city}; laporkan ke pemda setempat atau lapor.go.id. "
+            "Jika di {city}, ketik nama kelurahannya."
+        ),
+        "en": (
+            "That point is outside {city}; report it to the local government or lapor.go.id. "
+            "If it is in {city}, type the kelurahan."
+        ),
     },
     "duplicate_offer": {
         "id": (

@@ -199,6 +199,7 @@ class ReportDraft:
     photos: list[MediaRef] = field(default_factory=list)
     anonymous: bool = False
     confidential: bool = False
+    voice_notes: list[MediaRef] = field(default_factory=list)  # attached like photos
 
 
 class ReportStatus(StrEnum):

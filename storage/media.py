@@ -28,12 +28,20 @@ FORMATS: dict[str, tuple[str, str]] = {
     "WEBP": ("image/webp", "webp"),
     "GIF": ("image/gif", "gif"),
 }
+# Voice notes, recognised by their container's signature: format -> (mime type, extension).
+AUDIO_FORMATS: dict[str, tuple[str, str]] = {
+    "OGG": ("audio/ogg", "ogg"),  # Telegram and WhatsApp voice notes (Opus in Ogg)
+    "MP3": ("audio/mpeg", "mp3"),
+    "AMR": ("audio/amr", "amr"),
+    "MP4": ("audio/mp4", "m4a"),
+}
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_AUDIO_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for audio
 DEFAULT_MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 
 
 class MediaRejected(ValueError):
-    """The content is not an image we accept; `reason` says why."""
+    """The content is not an image (or voice note) we accept; `reason` says why."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -55,15 +63,35 @@ class MediaStore:
         max_bytes: int = DEFAULT_MAX_BYTES,
         *,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_audio_bytes: int = DEFAULT_MAX_AUDIO_BYTES,
     ) -> None:
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        self.max_audio_bytes = max_audio_bytes
 
-    def store(self, content: bytes) -> StoredMedia:
-        """Check, strip metadata and store `content`; raise MediaRejected if unacceptable."""
-        cleaned, fmt = self._clean(content)
-        mime, ext = FORMATS[fmt]
+    def store(self, content: bytes, *, audio: bool = False) -> StoredMedia:
+        """Check, strip metadata and store `content`; raise MediaRejected if unacceptable.
+
+        `audio`: a voice note, stored as received (audio carries no location metadata) when
+        its container is one of AUDIO_FORMATS and within `max_audio_bytes`.
+        """
+        if not audio:
+            cleaned, fmt = self._clean(content)
+            mime, ext = FORMATS[fmt]
+            return self._write(cleaned, mime, ext)
+        if not content:
+            raise MediaRejected("empty file")
+        if len(content) > self.max_audio_bytes:
+            limit = self.max_audio_bytes
+            raise MediaRejected(f"audio too large: {len(content)} bytes (limit {limit})")
+        kind = audio_format(content)
+        if kind is None:
+            raise MediaRejected("not a voice note in a known audio format")
+        mime, ext = AUDIO_FORMATS[kind]
+        return self._write(content, mime, ext)
+
+    def _write(self, cleaned: bytes, mime: str, ext: str) -> StoredMedia:
         digest = hashlib.sha256(cleaned).hexdigest()
         relative = f"{digest[:2]}/{digest}.{ext}"
         target = self.root / digest[:2] / f"{digest}.{ext}"
@@ -114,6 +142,21 @@ class MediaStore:
             raise MediaRejected("not a readable image") from None
         except (OSError, SyntaxError, ValueError, EOFError, TypeError):
             raise MediaRejected("not a readable image (damaged or truncated)") from None
+
+
+def audio_format(content: bytes) -> str | None:
+    """The AUDIO_FORMATS key of `content` by its signature, or None when it is no audio."""
+    if content.startswith(b"OggS"):
+        return "OGG"
+    if content.startswith(b"ID3") or (
+        len(content) > 1 and content[0] == 0xFF and content[1] & 0xE0 == 0xE0
+    ):
+        return "MP3"
+    if content.startswith(b"#!AMR"):
+        return "AMR"
+    if content[4:8] == b"ftyp" and content[8:11] in (b"M4A", b"mp4", b"iso", b"3gp"):
+        return "MP4"
+    return None
 
 
 def _reencode(image: Image.Image, fmt: str) -> bytes:

@@ -85,7 +85,7 @@ class ReportRepository:
         self.session.add(report)
         await self.session.flush()
         report_id = _id(report)
-        for photo in draft.photos:
+        for photo in [*draft.photos, *draft.voice_notes]:  # both fetched by the media fetcher
             self.session.add(
                 Attachment(
                     report_id=report_id,

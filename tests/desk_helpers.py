@@ -111,9 +111,10 @@ class Desk:
         await self.say(tg.text(place, user=user), "Kirim foto", chat)
         await self.say(tg.text("lewati", user=user), "privasi", chat)
         before = len(self.texts(chat))
-        await self.say(tg.text(privacy, user=user), "Periksa", chat)
-        if not send:
+        if not send:  # the summary, or instead of it a similar report's offer (issue 13)
+            await self.say(tg.text(privacy, user=user), expect, chat)
             return await self.expect(expect, chat, since=before)
+        await self.say(tg.text(privacy, user=user), "Periksa", chat)
         return await self.say(tg.text("kirim", user=user), expect, chat)
 
     # the officers

@@ -67,6 +67,8 @@ async def test_a_similar_report_is_offered_for_support(
         assert "MDN-00001" in offer and "Kel. Taman" in offer and "Dukung" in offer
         sent = [m for m in desk.messages(NEIGHBOUR_CHAT) if "Laporan serupa" in m["text"]][-1]
         assert buttons(sent) == ["support:MDN-00001", "file_anyway"]
+        # The offer is the one question: no summary with other numbered choices beside it.
+        assert not [m for m in desk.messages(NEIGHBOUR_CHAT) if "Periksa laporan" in m["text"]]
 
         supported = await desk.say(
             tg.callback_query("support:MDN-00001", user=NEIGHBOUR), "dukungan", NEIGHBOUR_CHAT
@@ -191,3 +193,20 @@ async def test_check_shows_the_timeline_only_to_the_reporter(
         assert "Terverifikasi" in theirs and "Riwayat" not in theirs
         secret = await desk.say(tg.text("cek MDN-00002", user=NEIGHBOUR), "rahasia", NEIGHBOUR_CHAT)
         assert "Sampah" not in secret and "Diterima" not in secret
+
+
+async def test_a_voice_note_added_to_a_filed_report_reaches_the_group_and_the_card(
+    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    async with desk_service(sqlite_url, tmp_path, fake_telegram) as desk:
+        await desk.file_report()
+        await desk.say(tg.text("tambah"), "tambahan untuk MDN-00001")
+        await desk.post(tg.voice("voice-extra"))
+        told = await desk.expect("Pesan suara tambahan untuk MDN-00001", GROUP)
+        assert "MDN-00001" in told
+        await desk.say(tg.text("selesai"), "Terima kasih")
+        card = await eventually(lambda: [e for e in desk.edits() if "pesan suara" in e["text"]])
+        assert "Foto: 0" in card[-1]["text"]  # a voice note is no photo
+        async with desk.api() as api:
+            body = (await api.get("/api/reports/MDN-00001")).json()
+        assert body["voice_notes"] == 1 and body["photos"] == 0

@@ -318,10 +318,30 @@ def test_unsupported_messages_get_a_helpful_reply_and_the_question_again(kind: s
     assert kind in citizen.replies[0].text and citizen.last.request_location
 
 
-def test_voice_note_asks_for_text() -> None:
+def test_a_voice_note_stands_as_the_description_and_is_attached() -> None:
+    # (was: a voice note asked for text; issue 13: a citizen who cannot type can report)
     citizen = consented()
-    citizen.send(MessageKind.VOICE, media=MediaRef("test", "voice-1", "audio/ogg"))
-    assert citizen.step is Step.DESCRIPTION and "ketik" in citizen.last.text
+    voice = MediaRef("test", "voice-1", "audio/ogg")
+    citizen.send(MessageKind.VOICE, media=voice)
+    assert citizen.state is not None and citizen.state.draft.voice_notes == [voice]
+    assert citizen.replies[0].text.startswith("Pesan suara diterima")
+    assert citizen.step is Step.CHOOSE_CATEGORY  # nothing to guess from: the menu
+    citizen.press("cat:jalan")
+    citizen.location(INSIDE)
+    citizen.photo("p1")
+    citizen.press("priv:normal")
+    assert citizen.step is Step.CONFIRM and "(pesan suara)" in citizen.last.text
+    citizen.press("send")
+    filed = [e for e in citizen.effects if isinstance(e, FileReport)]
+    assert filed and filed[0].draft.voice_notes == [voice]
+
+
+def test_a_voice_note_at_the_privacy_question_is_kept_and_the_question_stays() -> None:
+    citizen = at_step(Step.PRIVACY)
+    citizen.send(MessageKind.VOICE, media=MediaRef("test", "voice-2", "audio/ogg"))
+    assert citizen.step is Step.PRIVACY
+    assert citizen.replies[0].text.startswith("Pesan suara diterima")
+    assert "privasi" in citizen.last.text and "Ceritakan" not in citizen.last.text
 
 
 def test_photo_with_caption_fills_the_description() -> None:
@@ -396,7 +416,10 @@ def test_global_commands_work_in_every_state(start: Step) -> None:
     # language switch
     citizen = at_step(start)
     citizen.say("english")
-    assert citizen.state is not None and citizen.state.lang == "en" and citizen.step is start
+    assert citizen.state is not None and citizen.state.lang == "en"
+    # a first "english" gets the next question: the greeting, in English (issue 13)
+    assert citizen.step is (Step.CONSENT if start is Step.IDLE else start)
+    assert citizen.last.text
 
     # start over
     citizen = at_step(start)

@@ -15,38 +15,21 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_sms import GATEWAY_PASSWORD, GATEWAY_USER, FakeGateway, FakeTwilio, running
+from app_server import ANDROID_SIGNING_KEY as SIGNING_KEY
+from app_server import android_env, twilio_env
+from app_server import service_on as sms_service
+from fake_sms import GATEWAY_PASSWORD, GATEWAY_USER, FakeGateway, FakeTwilio
+from helpers import eventually
 from sqlalchemy import func, select
-from test_sms import (
-    SIGNING_KEY,
-    AndroidPhone,
-    TwilioPhone,
-    android_env,
-    eventually,
-    sms_service,
-    twilio_env,
-)
+from test_sms import AndroidPhone, TwilioPhone
 
 from channels.base import SendError, SendFailure
 from channels.sms import android as sms_android
 from storage.models import InboxMessage
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    with running(FakeTwilio()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_gateway() -> Iterator[FakeGateway]:
-    with running(FakeGateway()) as fake:
-        yield fake
 
 
 async def inbox_rows(service: Any) -> int:

@@ -254,3 +254,56 @@ def test_set_webhook_registers_the_public_url_with_the_secret(
     monkeypatch.setenv("LAPOR_SERVICE__PUBLIC_URL", "")
     assert main(["set-webhook"]) == 2
     assert "service.public_url" in capsys.readouterr().err
+
+
+OGG_VOICE = b"OggS\x00\x02" + bytes(22) + b"OpusHead\x01\x01" + bytes(40)  # an Ogg Opus header
+
+
+async def test_a_citizen_who_cannot_type_reports_by_voice_note(
+    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    fake_telegram.add_file("voice-1", OGG_VOICE, file_path="voice/file_1.oga")
+    fake_telegram.add_file("photo-v", jpeg_with_gps())
+    group = "-1001234567890"
+    env = {**telegram_env(fake_telegram), "LAPOR_OFFICERS__DEFAULT_CHAT_ID": group}
+    async with service_on(sqlite_url, tmp_path, env) as (service, client):
+        citizen = TelegramCitizen(client, fake_telegram, service)
+        await citizen.say(tg.text("halo"), "Apakah Anda setuju?")
+        await citizen.say(tg.callback_query("agree"), "Ceritakan")
+        said = await citizen.say(tg.voice("voice-1"), "Pilih kategori")
+        assert "Pesan suara diterima" in said and "ketik" not in said.lower()
+        await citizen.say(tg.callback_query("cat:jalan"), "Di mana lokasinya?")
+        await citizen.say(tg.location(-7.6298, 111.5239), "Kirim foto")
+        await citizen.say(tg.photo("photo-v"), "privasi")
+        summary = await citizen.say(tg.callback_query("priv:normal"), "Periksa laporan")
+        assert "(pesan suara)" in summary
+        await citizen.say(tg.callback_query("send"), "MDN-00001")
+
+        async with service.store.unit_of_work() as uow:
+            report = await uow.reports.get("MDN-00001")
+            assert report is not None and report.id is not None
+        report_id = report.id
+
+        async def stored() -> list[Attachment]:
+            async with service.store.unit_of_work() as uow:
+                return await uow.reports.attachments(report_id)
+
+        deadline = time.monotonic() + 10
+        while not all(a.fetch_status == "stored" for a in await stored()):
+            assert time.monotonic() < deadline, await stored()
+            await asyncio.sleep(0.05)
+        (voice,) = [a for a in await stored() if a.mime.startswith("audio/")]
+        assert voice.platform_ref == "voice-1" and voice.mime == "audio/ogg"
+        media_dir = Path(service.settings.storage.media_dir)
+        assert voice.stored_path is not None and voice.stored_path.endswith(".ogg")
+        assert (media_dir / voice.stored_path).read_bytes() == OGG_VOICE  # kept as received
+
+        # The officers' card says there is a voice note, and counts only the photo as a photo.
+        cards = await eventually(
+            lambda: [
+                c.params["text"]
+                for c in fake_telegram.calls_to("sendMessage")
+                if c.chat_id == group and "MDN-00001" in c.params["text"]
+            ]
+        )
+        assert "1 pesan suara" in cards[0] and "Foto: 1" in cards[0]

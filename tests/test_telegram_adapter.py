@@ -887,3 +887,29 @@ def test_oversize_is_rejected(tmp_path: Path) -> None:
     assert "too large" in err.value.reason
     with pytest.raises(MediaRejected):
         MediaStore(tmp_path, max_pixels=100).store(content)
+
+
+OGG = b"OggS\x00\x02" + bytes(22) + b"OpusHead\x01\x01" + bytes(40)
+
+
+def test_a_voice_note_is_stored_as_received_and_content_addressed(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path)
+    stored = store.store(OGG, audio=True)
+    assert stored.mime == "audio/ogg" and stored.path == f"{stored.sha256[:2]}/{stored.sha256}.ogg"
+    assert (tmp_path / stored.path).read_bytes() == OGG
+    assert store.store(OGG, audio=True) == stored
+
+
+@pytest.mark.parametrize("content", [b"", b"%PDF-1.7 not audio", b"\xff\xd8\xff\xe0 a jpeg"])
+def test_what_is_not_a_voice_note_is_rejected_as_one(tmp_path: Path, content: bytes) -> None:
+    with pytest.raises(MediaRejected):
+        MediaStore(tmp_path).store(content, audio=True)
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_oversize_voice_note_is_rejected_and_audio_is_no_photo(tmp_path: Path) -> None:
+    with pytest.raises(MediaRejected) as err:
+        MediaStore(tmp_path, max_audio_bytes=32).store(OGG, audio=True)
+    assert "too large" in err.value.reason
+    with pytest.raises(MediaRejected):
+        MediaStore(tmp_path).store(OGG)  # as a photo: not an image

@@ -433,7 +433,7 @@ async def test_without_a_template_a_notification_waits_for_the_citizen(
         assert not notification.pending and notification.delivery == "delivered"
 
 
-async def test_throttling_is_retried_and_a_voice_note_asks_for_text(
+async def test_throttling_is_retried_and_a_voice_note_stands_as_the_description(
     sqlite_url: str, tmp_path: Path, graph: FakeGraph
 ) -> None:
     async with whatsapp_app(sqlite_url, tmp_path, graph) as app:
@@ -443,7 +443,8 @@ async def test_throttling_is_retried_and_a_voice_note_asks_for_text(
         assert [c.answer["error"]["code"] for c in refused] == [130429, 130429]
 
         await app.say(wa.button_reply("agree", "Setuju"), "Ceritakan")
-        await app.say(wa.voice_note("2216485301939857"), "Mohon ketik singkat")
+        # (was: "please type"; issue 13: the voice note is attached and heard by officers)
+        await app.say(wa.voice_note("2216485301939857"), "Pesan suara diterima")
         async with app.service.store.unit_of_work() as uow:
             (inbox,) = [
                 row for row in await _inbox_rows(uow) if row.payload["message"]["kind"] == "voice"

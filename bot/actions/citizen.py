@@ -57,6 +57,10 @@ async def apply_effects(
         if handler is None:
             raise TypeError(f"no handler for effect {type(effect).__name__}")
         result = await handler(effect, state, ctx)
+        if isinstance(effect, flow.FindDuplicates) and result.replies and effect.summary:
+            # The offer is the one question now: the summary (and its numbered choices,
+            # which would clash with the offer's on SMS) comes again if the citizen goes on.
+            replies = [r for r in replies if r.text != effect.summary]
         state = result.state
         replies.extend(result.replies)
     return state, replies
@@ -256,6 +260,9 @@ def _addition_for_group(env: DeskEnv, report: Report, effect: flow.AddInfo, own:
         key = "citizen_added" if own else "citizen_added_other"
         return Reply(env.text(key, ticket=report.ticket, text=effect.text))
     photo: MediaRef = effect.photo
+    if photo.mime.startswith("audio/"):  # a voice note: stored with the report, not a photo
+        caption = env.text("citizen_voice", ticket=report.ticket)
+        return Reply(f"{caption}\n{effect.text}" if effect.text else caption)
     if photo.channel != TELEGRAM:
         channel = photo.channel.capitalize() if photo.channel != "sms" else "SMS"
         caption = env.text("citizen_photo_elsewhere", ticket=report.ticket, channel=channel)

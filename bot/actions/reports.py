@@ -139,7 +139,8 @@ async def card_view(
     """The report as cards show it (never the reporter of an anonymous report)."""
     assert report.id is not None
     state = await uow.desk.state(report.id)
-    photos = await uow.reports.attachments(report.id)
+    attachments = await uow.reports.attachments(report.id)
+    photos = [a for a in attachments if not a.mime.startswith("audio/")]
     supporters = await uow.desk.supporters(report.id)
     counts = await uow.desk.message_counts(report.id)
     events = await uow.reports.timeline(report.id)
@@ -175,6 +176,7 @@ async def card_view(
         reporter=reporter,
         photos=len(photos),
         shareable_photos=len(_shareable(photos)),
+        voice_notes=len(attachments) - len(photos),
         supporters=len(supporters),
         additions=counts.get(FROM_CITIZEN, 0),
         events=[

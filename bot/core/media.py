@@ -1,4 +1,5 @@
-"""Downloads the photos citizens sent, checks them, strips their metadata and stores them.
+"""Downloads the photos and voice notes citizens sent, checks them, strips photos' metadata
+and stores them.
 
 A report is filed with photo references only; this worker fetches them afterwards, so a slow or
 failing download never blocks a report. Failures are retried with back-off; a file that can
@@ -70,7 +71,8 @@ class MediaFetcher:
         ref = MediaRef(attachment.channel, attachment.platform_ref, attachment.mime)
         try:
             fetched = await sender.fetch_media(ref)
-            stored = await asyncio.to_thread(self.media.store, fetched.content)
+            audio = attachment.mime.startswith("audio/")  # a voice note
+            stored = await asyncio.to_thread(self.media.store, fetched.content, audio=audio)
         except MediaRejected as exc:
             await self._failed(attachment, f"rejected: {exc.reason}", final=True)
         except SendError as exc:

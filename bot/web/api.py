@@ -69,7 +69,8 @@ def _actor(name: str | None) -> Actor:
 
 async def _report_json(uow: Any, report: Report) -> dict[str, Any]:
     assert report.id is not None
-    photos = await uow.reports.attachments(report.id)
+    attachments = await uow.reports.attachments(report.id)
+    photos = [a for a in attachments if not a.mime.startswith("audio/")]
     return {
         "ticket": report.ticket,
         "status": report.status,
@@ -85,6 +86,7 @@ async def _report_json(uow: Any, report: Report) -> dict[str, Any]:
             "address": report.address,
         },
         "photos": len(photos),
+        "voice_notes": len(attachments) - len(photos),
         "anonymous": report.anonymous,
         "confidential": report.confidential,
         "created_at": report.created_at.isoformat(),

@@ -32,6 +32,8 @@ class FindDuplicates:
     handler offers it for support with `duplicate_found`; otherwise nothing happens."""
 
     draft: ReportDraft
+    # The summary sent with this effect: a found duplicate's offer replaces it (one question).
+    summary: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,9 @@ class ReopenReport:
 
 @dataclass(frozen=True)
 class AddInfo:
-    """Text or a photo for an open report. Neither: the citizen wants to start adding, so check
-    the ticket and answer with `add_info_ready` (or say why not)."""
+    """Text or a photo (or a voice note: `photo` with an audio mime) for an open report.
+    Neither: the citizen wants to start adding, so check the ticket and answer with
+    `add_info_ready` (or say why not)."""
 
     ticket: str
     text: str = ""

@@ -149,7 +149,9 @@ def photos_question(state: ConversationState, ctx: FlowContext) -> Reply:
 
 
 def privacy_question(state: ConversationState, ctx: FlowContext) -> Reply:
-    return say(ctx, state, "ask_privacy", remove_keyboard=True, choices=privacy_choices(state, ctx))
+    # No keyboard removal: with buttons it would make Telegram send the question in two parts
+    # (the location keyboard is one-time, and the photo question already removed it).
+    return say(ctx, state, "ask_privacy", choices=privacy_choices(state, ctx))
 
 
 def privacy_choices(state: ConversationState, ctx: FlowContext) -> list[Choice]:

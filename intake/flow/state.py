@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -9,6 +10,7 @@ from typing import Any
 
 from intake.catalog import Catalog
 from intake.flow.context import FlowContext
+from intake.normalize import normalize
 from intake.types import GeoPoint, InboundMessage, Kelurahan, MediaRef, PlaceMatch, ReportDraft
 
 
@@ -51,6 +53,8 @@ class ConversationState:
     duplicate_of: str | None = None  # DUPLICATE: the open report offered for support
     duplicate_note: str = ""  # DUPLICATE: how that report was described to the citizen
     duplicates_checked: bool = False  # the draft was compared with open reports
+    partial_description: str = ""  # DESCRIPTION: a word or two, waiting for the rest
+    told_upfront: bool = False  # words, place and photos came before any question about them
 
     @property
     def in_report(self) -> bool:
@@ -73,6 +77,10 @@ class ConversationState:
                 ],
                 "anonymous": d.anonymous,
                 "confidential": d.confidential,
+                "voice_notes": [
+                    {"channel": v.channel, "ref": v.ref, "mime": v.mime, "size": v.size}
+                    for v in d.voice_notes
+                ],
             },
             "photos_done": self.photos_done,
             "privacy_chosen": self.privacy_chosen,
@@ -90,6 +98,8 @@ class ConversationState:
             "duplicate_of": self.duplicate_of,
             "duplicate_note": self.duplicate_note,
             "duplicates_checked": self.duplicates_checked,
+            "partial_description": self.partial_description,
+            "told_upfront": self.told_upfront,
         }
 
     @classmethod
@@ -105,6 +115,10 @@ class ConversationState:
             ],
             anonymous=bool(d.get("anonymous", False)),
             confidential=bool(d.get("confidential", False)),
+            voice_notes=[
+                MediaRef(v["channel"], v["ref"], v.get("mime", ""), v.get("size"))
+                for v in d.get("voice_notes", [])
+            ],
         )
         try:
             step = Step(data.get("step", "idle"))
@@ -134,6 +148,8 @@ class ConversationState:
             duplicates_checked=bool(
                 data.get("duplicates_checked", step in (Step.CONFIRM, Step.EDIT))
             ),
+            partial_description=data.get("partial_description", ""),
+            told_upfront=bool(data.get("told_upfront", False)),
         )
 
 
@@ -175,7 +191,44 @@ def with_photo(
 
 def with_description(state: ConversationState, text: str, ctx: FlowContext) -> ConversationState:
     description = text.strip()[: ctx.catalog.max_description_chars]
-    return replace(state, draft=replace(state.draft, description=description))
+    state = replace(state, draft=replace(state.draft, description=description))
+    return with_privacy_cues(state, text)
+
+
+def with_voice_note(state: ConversationState, message: InboundMessage) -> ConversationState:
+    assert message.media is not None
+    if any(v.ref == message.media.ref for v in state.draft.voice_notes):
+        return state
+    draft = replace(state.draft, voice_notes=[*state.draft.voice_notes, message.media])
+    return replace(state, draft=draft)
+
+
+_ANONYMOUS = re.compile(
+    r"\b(?:anonim|anonym\w*|tanpa nama|jangan (?:sebut|tulis|tampilkan) nama|"
+    r"rahasiakan (?:nama|identitas))"
+)
+_CONFIDENTIAL = re.compile(r"\b(?:rahasia|dirahasiakan|confidential|jangan dipublikasi\w*)\b")
+
+
+def privacy_cues(text: str) -> tuple[bool, bool]:
+    """(anonymous, confidential) asked for in the citizen's own words."""
+    words = normalize(text)
+    anonymous = bool(_ANONYMOUS.search(words))
+    confidential = bool(_CONFIDENTIAL.search(words.replace("rahasiakan nama", "")))
+    return anonymous, confidential
+
+
+def with_privacy_cues(state: ConversationState, text: str) -> ConversationState:
+    """ "anonim ya min", "tolong dirahasiakan": the privacy question is answered already."""
+    anonymous, confidential = privacy_cues(text)
+    if not (anonymous or confidential):
+        return state
+    draft = replace(
+        state.draft,
+        anonymous=state.draft.anonymous or anonymous,
+        confidential=state.draft.confidential or confidential,
+    )
+    return replace(state, draft=draft, privacy_chosen=True)
 
 
 def with_category(state: ConversationState, category_id: str) -> ConversationState:
@@ -202,7 +255,8 @@ def with_kelurahan(
         pending_point=None,
         kecamatan=None,
         kelurahan_options=[],
-        page=0,
+        # a pin sent while the category menu is open keeps its page
+        page=state.page if state.step is Step.CHOOSE_CATEGORY else 0,
     )
 
 

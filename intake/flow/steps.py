@@ -6,10 +6,11 @@ handler of the current step.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from intake.choices import match_choice
-from intake.commands import Command, ParsedCommand, parse_command
+from intake.commands import Command, ParsedCommand, is_thanks, parse_command
 from intake.flow.context import FlowContext
 from intake.flow.effects import (
     AddInfo,
@@ -50,15 +51,20 @@ from intake.flow.state import (
     add_photo,
     expired,
     new_state,
+    privacy_cues,
     reset,
     with_category,
     with_description,
+    with_kelurahan,
     with_photo,
+    with_voice_note,
 )
+from intake.language import looks_english
 from intake.normalize import normalize
-from intake.types import Choice, InboundMessage, MessageKind, Reply, ReportDraft
+from intake.types import Choice, InboundMessage, MessageKind, Reply
 
 MIN_DESCRIPTION_LETTERS = 5
+MIN_DESCRIPTION_WORDS = 2  # fewer: the citizen is asked what is wrong with it
 
 
 def step(state: ConversationState | None, message: InboundMessage, ctx: FlowContext) -> Outcome:
@@ -67,6 +73,11 @@ def step(state: ConversationState | None, message: InboundMessage, ctx: FlowCont
     effects: list[Effect] = []
     if state is None:
         state = new_state(ctx.catalog, ctx.now)
+        hint = (message.language_hint or "").lower()
+        if hint.startswith("en") or (
+            message.kind is MessageKind.TEXT and looks_english(message.text)
+        ):
+            state = replace(state, lang="en")  # Telegram says the phone speaks English, or they do
     elif state.step is Step.ADD_INFO and expired(state, ctx):
         state = reset(state)  # nothing was abandoned: what was sent is with the officers
     elif state.in_report and expired(state, ctx):
@@ -119,14 +130,22 @@ def _on_command(state: ConversationState, command: ParsedCommand, ctx: FlowConte
         case Command.HELP:
             return Outcome(state, [say(ctx, state, "help"), *current_question(state, ctx)])
         case Command.CHECK:
-            if not command.argument:
+            ticket = command.argument or state.last_ticket  # "status laporan sy gmn?"
+            if not ticket:
                 example = f"{ctx.catalog.ticket_prefix}-00012"
                 return Outcome(state, [say(ctx, state, "check_usage", example=example)])
-            return Outcome(state, effects=[CheckStatus(command.argument)])
+            return Outcome(state, effects=[CheckStatus(ticket)])
         case Command.LANGUAGE:
             lang = command.argument if command.argument in ("id", "en") else state.lang
             state = replace(state, lang=lang)
-            return Outcome(state, [say(ctx, state, "language_set"), *current_question(state, ctx)])
+            if state.step is Step.IDLE and not state.consented:
+                # a first "english": the greeting in English is the next question
+                started = start_report(reset(state), ctx)
+                return Outcome(started.state, started.replies, started.effects)
+            question = current_question(state, ctx)
+            if not question:
+                question = [_idle_hint(state, ctx)]
+            return Outcome(state, [say(ctx, state, "language_set"), *question])
         case Command.RESTART:
             effects: list[Effect] = []
             if state.in_report:
@@ -139,7 +158,7 @@ def _on_command(state: ConversationState, command: ParsedCommand, ctx: FlowConte
                 effects.append(ConversationEnded(state.step.value, "restarted"))
             fresh = reset(state)
             if command.argument:
-                fresh = replace(fresh, draft=ReportDraft(description=command.argument))
+                fresh = with_description(fresh, command.argument, ctx)
             outcome = start_report(fresh, ctx)
             return Outcome(outcome.state, outcome.replies, effects + outcome.effects)
     return Outcome(state)
@@ -149,22 +168,25 @@ def _on_command(state: ConversationState, command: ParsedCommand, ctx: FlowConte
 
 
 def _on_message(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
+    if (
+        message.kind is MessageKind.UNSUPPORTED
+        and state.step is Step.IDLE
+        and message.text in _GREETING_GESTURES
+    ):
+        # a sticker to say hello: answered like a greeting
+        return _on_idle(state, replace(message, kind=MessageKind.TEXT, text=""), ctx)
     if message.kind is MessageKind.UNSUPPORTED:
         fallback = "pesan ini" if state.lang == "id" else "this message"
         reply = say(ctx, state, "unsupported", kind=message.text or fallback)
         return Outcome(state, [reply, *current_question(state, ctx)])
-    if message.kind is MessageKind.VOICE:
-        # Many people report by voice note; officers need text, so ask for a typed summary.
-        if not state.in_report and state.step is not Step.ADD_INFO:
-            started = start_report(reset(state), ctx)
-            if started.state.step is Step.CONSENT:
-                return started
-            state = started.state
-        reply = say(ctx, state, "voice_not_supported")
-        if state.step is Step.DESCRIPTION:
-            return Outcome(state, [reply])
-        return Outcome(state, [reply, *current_question(state, ctx)])
+    if message.kind is MessageKind.VOICE and message.media is not None:
+        return _on_voice(state, message, ctx)
 
+    if _writes_what_the_voice_note_said(state, message, ctx):
+        # Words for a report told by voice note: they become its description (the note stays
+        # attached) and the category is guessed from them.
+        state = replace(with_description(state, message.text, ctx), suggested=[])
+        return advance(state, ctx)
     if message.kind in _KEEPS_AND_ASKS_AGAIN.get(state.step, ()):
         return _absorb_and_ask(state, message, ctx)
     if message.kind is MessageKind.LOCATION and state.step in _ASKS_WHERE:
@@ -177,18 +199,104 @@ def _on_idle(state: ConversationState, message: InboundMessage, ctx: FlowContext
     followup = followup_text(state, message, ctx)
     if followup is not None:
         return followup
+    if message.kind is MessageKind.TEXT and is_thanks(message.text):
+        return Outcome(state, [say(ctx, state, "welcome")])
     if message.kind is MessageKind.TEXT and _looks_like_complaint(message.text):
-        state = replace(reset(state), draft=ReportDraft(description=message.text.strip()))
-        return start_report(state, ctx)
+        return start_report(with_description(reset(state), message.text, ctx), ctx)
     if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
         return _absorb(start_report(reset(state), ctx).state, message, ctx)
     if state.last_ticket is None and not state.consented:
         # A first contact that is a greeting ("halo"): introduce ourselves.
         return start_report(reset(state), ctx)
+    return Outcome(state, [_idle_hint(state, ctx)])
+
+
+def _idle_hint(state: ConversationState, ctx: FlowContext) -> Reply:
     new_report = Choice("cmd:report", text_for(ctx, state, "new_report"))
     # Without buttons the text says "type LAPOR"; a numbered "1" would read as a rating.
     choices = (new_report,) if ctx.capabilities.buttons else ()
-    return Outcome(state, [say(ctx, state, "idle", choices=choices)])
+    return say(ctx, state, "idle", choices=choices)
+
+
+def _held_reply(state: ConversationState, ctx: FlowContext) -> Reply:
+    """Something sent before consent was kept: say so briefly, with the consent buttons."""
+    return say(ctx, state, "held_before_consent", choices=consent_choices(state, ctx))
+
+
+def _on_voice(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
+    """A voice note is attached to the report; with no words yet it stands as the description
+    (officers listen to it), so a citizen who cannot type can still report."""
+    if state.step is Step.ADD_INFO and state.adding_to:  # attached to the filed report
+        return Outcome(state, effects=[AddInfo(state.adding_to, "", message.media)])
+    if not state.in_report:
+        started = start_report(reset(state), ctx)
+        state = with_voice_note(started.state, message)
+        if state.step is Step.CONSENT:  # the notice first; the note is kept as the words
+            state = with_description(state, text_for(ctx, state, "voice_description"), ctx)
+            return Outcome(state, started.replies)
+    else:
+        state = with_voice_note(state, message)
+    if state.step is Step.CONSENT:
+        if not state.draft.description:
+            state = with_description(state, text_for(ctx, state, "voice_description"), ctx)
+        return Outcome(state, [_held_reply(state, ctx)])
+    if not state.draft.description:
+        described = replace(
+            with_description(state, text_for(ctx, state, "voice_description"), ctx),
+            partial_description="",
+        )
+        outcome = advance(described, ctx)
+        confirm = say(ctx, state, "voice_as_description")
+        return Outcome(outcome.state, [confirm, *outcome.replies], outcome.effects)
+    received = say(ctx, state, "voice_received")
+    if state.step is Step.CONFIRM:  # the summary is the question: shown again, up to date
+        outcome = advance(replace(state, duplicates_checked=True), ctx)
+        return Outcome(outcome.state, [received, *outcome.replies])
+    return Outcome(state, [received, *current_question(state, ctx)])
+
+
+def _writes_what_the_voice_note_said(
+    state: ConversationState, message: InboundMessage, ctx: FlowContext
+) -> bool:
+    return (
+        message.kind is MessageKind.TEXT
+        and state.step in (Step.CONFIRM_CATEGORY, Step.CHOOSE_CATEGORY)
+        and bool(state.draft.voice_notes)
+        and state.draft.description == text_for(ctx, state, "voice_description")
+        and _looks_like_complaint(message.text)
+        and not _PLACE_WORDS.match(normalize(message.text))
+    )
+
+
+def _place_at_category_question(
+    state: ConversationState, message: InboundMessage, ctx: FlowContext
+) -> Outcome | None:
+    """A place typed while the category is asked: kept as the location, the category asked
+    again (its words must not pick a category silently)."""
+    text = text_of(message).strip()
+    if message.kind is not MessageKind.TEXT or state.draft.place is not None:
+        return None
+    if not _PLACE_WORDS.match(normalize(text)):
+        return None
+    found = ctx.catalog.gazetteer.best(text)
+    if found is None:
+        return None
+    state = with_kelurahan(state, found, text)
+    place = state.draft.place
+    assert place is not None
+    said = say(ctx, state, "location_found", kelurahan=place.kelurahan, kecamatan=place.kecamatan)
+    return Outcome(state, [said, *current_question(state, ctx)])
+
+
+# Unsupported messages that say hello rather than carry a report (the channels name the kind).
+_GREETING_GESTURES = frozenset({"sticker", "animation", "dice"})
+
+# How a typed place starts ("di jalan...", "dpn pasar", "kel. kartoharjo", "rt 3").
+_PLACE_WORDS = re.compile(
+    r"^(?:(?:di|lokasi|lokasinya|tempatnya|letaknya|alamat|alamatnya) (?:jalan|gang) \w+|"
+    r"(?:di |lokasinya |alamatnya )?(?:depan|dekat|samping|sebelah|belakang|seberang|"
+    r"kelurahan|kecamatan|rt|rw|perumahan|perum|desa|kampung)\b|near\b|in front of\b|next to\b)"
+)
 
 
 def _absorb(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
@@ -205,20 +313,54 @@ def _absorb(state: ConversationState, message: InboundMessage, ctx: FlowContext)
 
 def _on_consent(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
     if message.kind in (MessageKind.PHOTO, MessageKind.LOCATION):
-        # Keep what was sent; it is used only if the citizen agrees.
-        state = _hold(state, message, ctx)
-        return Outcome(state, [greeting(state, ctx)])
+        # Keep what was sent; it is used only if the citizen agrees. The notice was just
+        # shown: a short word and the consent buttons, not the whole notice again.
+        held = _hold(state, message, ctx)
+        if held.draft == state.draft:
+            if message.location is not None and not ctx.catalog.gazetteer.contains(
+                message.location
+            ):  # outside the city: where to report instead, and the consent buttons
+                outside = say(
+                    ctx,
+                    state,
+                    "location_outside",
+                    city=ctx.catalog.city_name,
+                    choices=consent_choices(state, ctx),
+                )
+                return Outcome(state, [outside])
+            return Outcome(state, [greeting(state, ctx)])
+        same_album = bool(message.media_group) and message.media_group == state.last_album
+        if same_album:
+            return Outcome(held)
+        return Outcome(held, [_held_reply(held, ctx)])
     choice = answer(message, consent_choices(state, ctx))
     if choice is None:
         if message.kind is MessageKind.TEXT and _looks_like_complaint(message.text):
-            state = replace(state, draft=replace(state.draft, description=message.text.strip()))
-        return Outcome(state, [greeting(state, ctx)])
+            words = message.text.strip()
+            if state.draft.description:
+                words = f"{state.draft.description}\n{words}"
+            held = with_description(state, words, ctx)
+            if looks_english(message.text) and state.lang != "en":
+                held = replace(held, lang="en")  # the notice again, in their language
+                return Outcome(held, [greeting(held, ctx)])
+            return Outcome(held, [_held_reply(held, ctx)])
+        if message.kind is MessageKind.TEXT and looks_english(message.text) and state.lang != "en":
+            state = replace(state, lang="en")
+            return Outcome(state, [greeting(state, ctx)])
+        # "halo", a sticker: the notice was just shown; a short hint with its buttons
+        return Outcome(
+            state, [say(ctx, state, "consent_hint", choices=consent_choices(state, ctx))]
+        )
     if choice.value.startswith("lang:"):  # typed "3" where there are no buttons: not consent
         return _on_command(state, ParsedCommand(Command.LANGUAGE, choice.value[5:]), ctx)
     if choice.value == "disagree":
         state = replace(reset(state), consented=False)
         return Outcome(state, [say(ctx, state, "consent_declined", remove_keyboard=True)])
-    return advance(replace(state, consented=True), ctx)
+    outcome = advance(replace(state, consented=True), ctx)
+    if state.draft.description == text_for(ctx, state, "voice_description"):
+        confirm = say(ctx, state, "voice_as_description")  # told by voice note, before consent
+        return Outcome(outcome.state, [confirm, *outcome.replies], outcome.effects)
+    return outcome
 
 
 def _on_description(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
@@ -241,9 +383,15 @@ def _on_description(state: ConversationState, message: InboundMessage, ctx: Flow
             return Outcome(outcome.state, [say(ctx, state, key)])
         return outcome
     text = text_of(message)
+    if state.partial_description:
+        text = f"{state.partial_description} {text.strip()}"
     if letters(text) < MIN_DESCRIPTION_LETTERS:
         return Outcome(state, [say(ctx, state, "description_too_short")])
-    state = with_description(state, text, ctx)
+    if len(normalize(text).split()) < MIN_DESCRIPTION_WORDS:
+        # "jalan": a topic, not yet a problem; keep it and ask what is wrong with it
+        state = replace(state, partial_description=text.strip())
+        return Outcome(state, [say(ctx, state, "description_more", words=text.strip())])
+    state = replace(with_description(state, text, ctx), partial_description="")
     replies = []
     if len(text.strip()) > ctx.catalog.max_description_chars:
         replies.append(
@@ -259,6 +407,9 @@ def _on_confirm_category(
     choices = confirm_category_choices(state, ctx)
     choice = answer(message, choices)
     if choice is None:
+        placed = _place_at_category_question(state, message, ctx)
+        if placed is not None:
+            return placed
         # A typed category name or a clearer description also answers the question.
         picked = _category_from_text(text_of(message), ctx)
         if picked:
@@ -280,6 +431,9 @@ def _on_choose_category(
         if value.startswith("cat:") and ctx.catalog.category(value[4:]):
             choice = Choice(value, value)  # a button from an earlier page of the same menu
     if choice is None:
+        placed = _place_at_category_question(state, message, ctx)
+        if placed is not None:
+            return placed
         picked = _category_from_text(text_of(message), ctx)
         if picked:
             return advance(with_category(state, picked), ctx)
@@ -301,30 +455,33 @@ def _on_photos(state: ConversationState, message: InboundMessage, ctx: FlowConte
         state = add_photo(state, message)
         if same_album:
             return Outcome(state)  # one acknowledgement per album
-        count = len(state.draft.photos)
-        return Outcome(
-            state,
-            [
-                say(
-                    ctx,
-                    state,
-                    "photo_received",
-                    count=count,
-                    choices=photo_choices(state, ctx)[:1],
-                )
-            ],
-        )
+        return Outcome(state, [_photo_received(state, message, ctx)])
+    if state.draft.photos and not state.privacy_chosen:
+        # The acknowledgement offered the privacy choices: one answer, two slots.
+        privacy = answer(message, privacy_choices(state, ctx))
+        if privacy is not None:
+            state = replace(state, photos_done=True)
+            return _on_privacy(replace(state, step=Step.PRIVACY), message, ctx)
     choice = answer(message, photo_choices(state, ctx))
     if choice is None:
         return not_understood(state, ctx)
     return advance(replace(state, photos_done=True), ctx)
 
 
+def _photo_received(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Reply:
+    """One word per photo (an album: one, without a count that the rest would outdate)."""
+    if not state.privacy_chosen:
+        return say(ctx, state, "photo_received_privacy", choices=privacy_choices(state, ctx))
+    choices = photo_choices(state, ctx)[:1]
+    if message.media_group:
+        return say(ctx, state, "album_received", choices=choices)
+    return say(ctx, state, "photo_received", count=len(state.draft.photos), choices=choices)
+
+
 def _on_privacy(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
     choice = answer(message, privacy_choices(state, ctx))
     if choice is None:
-        text = text_of(message).lower()
-        anonymous, confidential = "anonim" in text or "anonym" in text, "rahasia" in text
+        anonymous, confidential = privacy_cues(text_of(message))
         if not (anonymous or confidential):
             return not_understood(state, ctx)
     else:
@@ -337,6 +494,10 @@ def _on_privacy(state: ConversationState, message: InboundMessage, ctx: FlowCont
 def _on_confirm(state: ConversationState, message: InboundMessage, ctx: FlowContext) -> Outcome:
     choice = answer(message, confirm_choices(state, ctx))
     if choice is None:
+        privacy = answer(message, privacy_choices(state, ctx))
+        if privacy is not None or any(privacy_cues(text_of(message))):
+            # "anonim": the privacy line of the summary changes; the summary comes again
+            return _on_privacy(replace(state, step=Step.PRIVACY), message, ctx)
         return not_understood(state, ctx)
     if choice.value == "send":
         draft = state.draft
@@ -365,7 +526,7 @@ def _on_edit(state: ConversationState, message: InboundMessage, ctx: FlowContext
         case "edit:photos":
             state = replace(state, draft=replace(draft, photos=[]), photos_done=False)
         case "edit:privacy":
-            state = replace(state, privacy_chosen=False)
+            state = replace(state, privacy_chosen=False, told_upfront=False)
         case _:  # back to the summary
             pass
     return advance(state, ctx)
