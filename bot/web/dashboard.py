@@ -13,8 +13,9 @@ markupsafe.Markup built only with `Markup.format`, which escapes every value put
 Access: one of `service.api_tokens`, given as `Authorization: Bearer <token>` (scripts) or as
 `?token=<token>` (a browser: the link an admin opens). A valid `?token=` is answered with a
 redirect to the same page without it and an HttpOnly, SameSite=Strict cookie scoped to
-/dashboard, so the token leaves the address bar and the browser history; the cookie holds an
-HMAC of the token, not the token, and is no key to the REST API.
+/dashboard, so the token leaves the address bar and the browser history; the cookie holds its
+issue time and an HMAC of it under the token (not the token), is refused by the server
+COOKIE_MAX_AGE after it was issued, and is no key to the REST API.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from storage import Database
 from storage.analytics import Window
 
 COOKIE = "lapor_dashboard"
-COOKIE_MAX_AGE = 12 * 3600
+COOKIE_MAX_AGE = 12 * 3600  # seconds; checked by the server, not only by the browser
+COOKIE_CLOCK_SKEW = 60  # seconds a cookie's issue time may lie ahead of our clock
 DEFAULT_WEEKS = 12
 HEADERS = {
     # Nothing runs and nothing loads: inline styles and the page itself only.
@@ -80,8 +82,11 @@ def _tokens(settings: Settings) -> list[bytes]:
     return [t.get_secret_value().encode() for t in settings.service.api_tokens]
 
 
-def _cookie_value(token: bytes) -> str:
-    return hmac.new(token, b"lapor-dashboard-cookie", hashlib.sha256).hexdigest()
+def _cookie_value(token: bytes, issued: int) -> str:
+    """`<issued>.<HMAC of the issue time under the token>`: a browser's cookie, worth
+    COOKIE_MAX_AGE seconds from `issued` (Unix seconds) whatever the browser keeps."""
+    mac = hmac.new(token, f"lapor-dashboard-cookie:{issued}".encode(), hashlib.sha256)
+    return f"{issued}.{mac.hexdigest()}"
 
 
 def _valid_token(given: str, settings: Settings) -> bool:
@@ -89,17 +94,27 @@ def _valid_token(given: str, settings: Settings) -> bool:
     return bool(raw) and any(hmac.compare_digest(raw, t) for t in _tokens(settings))
 
 
-def _valid_cookie(given: str, settings: Settings) -> bool:
-    return bool(given) and any(
-        hmac.compare_digest(given.encode(), _cookie_value(t).encode()) for t in _tokens(settings)
+def _valid_cookie(given: str, settings: Settings, now: datetime) -> bool:
+    """Signed by one of the tokens, issued at most COOKIE_MAX_AGE seconds ago (and not in the
+    future beyond a little clock skew)."""
+    issued_text, dot, _ = given.partition(".")
+    if not dot or not issued_text.isdigit() or len(issued_text) > 12:
+        return False
+    issued = int(issued_text)
+    age = now.timestamp() - issued
+    if not -COOKIE_CLOCK_SKEW <= age <= COOKIE_MAX_AGE:
+        return False
+    return any(
+        hmac.compare_digest(given.encode(), _cookie_value(t, issued).encode())
+        for t in _tokens(settings)
     )
 
 
-def _authorised(request: Request, settings: Settings) -> bool:
+def _authorised(request: Request, settings: Settings, now: datetime) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and _valid_token(token, settings):
         return True
-    return _valid_cookie(request.cookies.get(COOKIE, ""), settings)
+    return _valid_cookie(request.cookies.get(COOKIE, ""), settings, now)
 
 
 @dataclass(frozen=True)
@@ -131,7 +146,7 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
         redirect = RedirectResponse(target, status_code=303, headers=HEADERS)
         redirect.set_cookie(
             COOKIE,
-            _cookie_value(token.strip().encode()),
+            _cookie_value(token.strip().encode(), int(source.clock().timestamp())),
             max_age=COOKIE_MAX_AGE,
             path="/dashboard",
             httponly=True,
@@ -139,10 +154,10 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
             secure=request.url.scheme == "https",
         )
         return redirect
-    if not _authorised(request, settings):
+    now: datetime = source.clock()
+    if not _authorised(request, settings, now):
         return _page_401()
     tz = ZoneInfo(settings.service.timezone)
-    now: datetime = source.clock()
     try:
         since = parse_moment(request.query_params.get("since"), tz, name="since")
         until = parse_moment(request.query_params.get("until"), tz, name="until")
