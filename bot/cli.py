@@ -1,4 +1,4 @@
-"""The `lapor` command: serve, chat, migrate, check-config, stats."""
+"""The `lapor` command: serve, chat, migrate, check-config, stats, outbox."""
 
 from __future__ import annotations
 
@@ -44,6 +44,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     stats.add_argument("--until", help="... up to, not including, this date or time")
     stats.add_argument("--by", choices=("channel", "category", "agency", "kelurahan"))
     stats.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    outbox = commands.add_parser(
+        "outbox", help="list replies that did not go out (dead, held) and send them again"
+    )
+    outbox.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+    outbox.add_argument(
+        "--status",
+        action="append",
+        choices=("dead", "waiting", "pending", "inflight"),
+        help="rows in this status (repeatable; default: dead and waiting)",
+    )
+    outbox.add_argument("--limit", type=int, default=50, help="list at most this many rows")
+    retry = outbox.add_mutually_exclusive_group()
+    retry.add_argument(
+        "--retry", type=int, action="append", metavar="ID", help="send row ID again (repeatable)"
+    )
+    retry.add_argument(
+        "--retry-all", action="store_true", help="send every listed row (by --status) again"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -72,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logging.getLogger().setLevel(logging.WARNING)
         return stats_command(settings, args.since, args.until, args.by, args.format)
+    if args.command == "outbox":
+        logging.getLogger().setLevel(logging.WARNING)
+        return asyncio.run(
+            outbox_command(settings, args.status, args.limit, args.retry, args.retry_all)
+        )
     if args.command == "chat":
         logging.getLogger().setLevel(logging.WARNING)
         from bot.compose import chat
@@ -81,6 +104,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers > 1:
         return serve_workers(settings, config_path, args.workers, host=args.host, port=args.port)
     return serve_forever(settings, host=args.host, port=args.port)
+
+
+async def outbox_command(
+    settings: Settings,
+    statuses: list[str] | None,
+    limit: int,
+    retry: list[int] | None,
+    retry_all: bool,
+) -> int:
+    """`lapor outbox`: the rows in `statuses` (default dead and waiting), or send some again (a
+    running `lapor serve` or `lapor chat` picks them up within a second)."""
+    from bot.compose import StartupError, prepare_database
+    from bot.core.clock import utcnow
+    from bot.core.deadletters import UNSENT, table
+    from storage import Database, Store
+
+    try:
+        await asyncio.to_thread(prepare_database, settings)
+    except StartupError as exc:
+        print(f"cannot open the database: {exc}", file=sys.stderr)
+        return 1
+    chosen = tuple(statuses or UNSENT)
+    store = Store(Database(settings.storage.database_url))
+    try:
+        if retry or retry_all:
+            ids = None if retry_all else retry
+            done = await store.outbox_requeue(utcnow(), ids=ids, statuses=chosen)
+            missing = sorted(set(retry or ()) - set(done))
+            print(f"{len(done)} row(s) queued again: {', '.join(map(str, done)) or '-'}")
+            if missing:
+                print(
+                    f"not {' or '.join(chosen)}, or unknown: {', '.join(map(str, missing))}",
+                    file=sys.stderr,
+                )
+                return 1
+            return 0
+        rows = await store.outbox_listing(chosen, limit=max(limit, 1))
+        counts = await store.outbox_counts()
+        summary = ", ".join(f"{status} {counts.get(status, 0)}" for status in chosen)
+        print(f"outbox: {summary}")
+        if rows:
+            print(table(rows))
+        return 0
+    finally:
+        await store.dispose()
 
 
 async def set_telegram_webhook(settings: Settings) -> int:

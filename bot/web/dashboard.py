@@ -36,16 +36,18 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
+from bot.core.deadletters import describe
 from bot.core.ports import Clock
 from bot.settings import Settings, load_boundaries
 from intake.summary import channel_name, format_hours, format_number, format_percent
-from storage import Database
+from storage import Database, Store
 from storage.analytics import Window
 
 COOKIE = "lapor_dashboard"
 COOKIE_MAX_AGE = 12 * 3600  # seconds; checked by the server, not only by the browser
 COOKIE_CLOCK_SKEW = 60  # seconds a cookie's issue time may lie ahead of our clock
 DEFAULT_WEEKS = 12
+DEAD_LETTERS_SHOWN = 5  # the newest dead letters listed on the page (all: GET /api/outbox)
 HEADERS = {
     # Nothing runs and nothing loads: inline styles and the page itself only.
     "Content-Security-Policy": (
@@ -176,6 +178,9 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
     async with reader.queries() as q:
         weekly = await q.weekly(window, offset)
         by_kelurahan = await q.count_by(window, "kelurahan")
+    outbox = Store(source.db)
+    dead_count = (await outbox.outbox_counts()).get("dead", 0)
+    dead = await outbox.outbox_listing(["dead"], limit=DEAD_LETTERS_SHOWN) if dead_count else []
     page = render_page(
         stats,
         settings,
@@ -183,6 +188,7 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
         by_kelurahan={k: n for k, n in by_kelurahan.items() if k},
         since=since.astimezone(tz).date(),
         until=(until.astimezone(tz) - timedelta(microseconds=1)).date() if until else None,
+        dead_letters=(dead_count, [describe(row) for row in dead]),
     )
     return HTMLResponse(page, headers=HEADERS)
 
@@ -210,7 +216,9 @@ def render_page(
     by_kelurahan: Mapping[str, int],
     since: date | None,
     until: date | None,
+    dead_letters: tuple[int, Sequence[Mapping[str, Any]]] = (0, ()),
 ) -> str:
+    """The page; `dead_letters` is (how many replies are dead, the newest few described)."""
     reports, hours, sla = stats["reports"], stats["hours"], stats["sla"]
     satisfaction = stats["satisfaction"]
     tiles = [
@@ -244,6 +252,8 @@ def render_page(
         respond_days=sla["respond_days"],
         agency_chart=agency_chart(stats.get("groups", [])),
         kelurahan_map=kelurahan_map(settings, by_kelurahan),
+        dead_count=format_number(dead_letters[0], "id"),
+        dead_letters=dead_letters[1],
         topics=[
             (
                 "Kategori",
