@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from bot.actions.citizen import apply_effects
+from bot.actions.citizen import citizen_effects
+from bot.actions.lookups import LookupLimit
 from bot.actions.reports import DeskEnv
 from bot.analytics.funnel import FunnelRecorder
 from bot.core.clock import utcnow
@@ -177,7 +178,7 @@ class Service:
             store,
             catalog,
             {name: sender.capabilities for name, sender in self.senders.items()},
-            apply_effects,
+            citizen_effects(LookupLimit()),  # refused ticket lookups per sender, in-process
             clock=clock,
             on_outbox=self.scaling.outbox_notifier(self._outbox_changed),
             **self.scaling.pipeline_options(),

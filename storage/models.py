@@ -91,6 +91,9 @@ class Report(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Given to the reporter when filing; whoever holds it may check or add to the report from
+    # another chat. None for reports filed before codes existed.
+    access_code: str | None = None
 
 
 def _report_fk(table: str) -> Any:

@@ -57,8 +57,10 @@ class ReportRepository:
         contact_id: int | None,
         agency_id: str | None,
         now: datetime,
+        access_code: str | None = None,
     ) -> Report:
-        """Create a report from the flow's draft: ticket, photos to fetch, "received" event."""
+        """Create a report from the flow's draft: ticket, photos to fetch, "received" event;
+        `access_code` is the reporter's code for checking it from elsewhere."""
         number = await self.next_ticket_number(ticket_prefix)
         place = draft.place
         point = place.point if place is not None else None
@@ -81,6 +83,7 @@ class ReportRepository:
             contact_id=contact_id,
             created_at=now,
             updated_at=now,
+            access_code=access_code,
         )
         self.session.add(report)
         await self.session.flush()
