@@ -117,6 +117,7 @@ class Attachment(SQLModel, table=True):
     platform_ref: str = Field(sa_type=Text)
     mime: str = ""
     size: int | None = None
+    document: bool = False  # the platform has it as a file (a Telegram document), not a photo
     stored_path: str | None = Field(default=None, sa_type=Text)
     sha256: str | None = None
     fetch_status: str = FETCH_PENDING  # "pending" | "stored" | "failed"

@@ -96,6 +96,7 @@ class ReportRepository:
                     platform_ref=photo.ref,
                     mime=photo.mime,
                     size=photo.size,
+                    document=photo.document,
                     fetch_status=FETCH_PENDING,
                     created_at=now,
                 )

@@ -1,5 +1,5 @@
-"""Photo formats phones really send, through the real app: a citizen's photo on Telegram is
-downloaded from the fake Bot API, checked, cleaned and stored."""
+"""Photos as phones really send them, through the real app and the fake Bot API: formats the
+store must accept, and images sent as files (Telegram documents) shown to officers as files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import telegram_updates as tg
+from desk_helpers import GROUP, desk_service, eventually
 from fake_telegram import FakeTelegram
 from PIL import Image
 from test_telegram import telegram_service
@@ -66,3 +67,74 @@ async def test_an_mpo_photo_is_stored_as_its_first_frame_without_exif(
             assert image.format == "JPEG" and getattr(image, "n_frames", 1) == 1
             assert not image.getexif(), "EXIF (with GPS) must be stripped"
             assert image.getpixel((10, 10))[0] > 150, "the first frame (the photo) is kept"
+
+
+def jpeg(colour: tuple[int, int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (32, 24), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+def group_media(fake: FakeTelegram) -> list[tuple[str, str]]:
+    """(type, file id) of every photo and document sent to the officers' group, in order."""
+    sent: list[tuple[str, str]] = []
+    for call in fake.calls:
+        if call.status != 200 or call.chat_id != GROUP:
+            continue
+        if call.method == "sendPhoto":
+            sent.append(("photo", str(call.params["photo"])))
+        elif call.method == "sendDocument":
+            sent.append(("document", str(call.params["document"])))
+        elif call.method == "sendMediaGroup":
+            sent += [(str(m["type"]), str(m["media"])) for m in call.params["media"]]
+    return sent
+
+
+async def test_images_sent_as_files_reach_the_officers_as_files(
+    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    """Telegram sends a document's file id only as a document: the card's album used to send
+    them as photos, so Telegram refused the whole album and officers saw none of them."""
+    fake_telegram.add_file("photo-1", jpeg((200, 0, 0)))
+    fake_telegram.add_file("photo-2", jpeg((0, 200, 0)))
+    fake_telegram.add_file("file-1", jpeg((0, 0, 200)), document=True)
+    fake_telegram.add_file("file-2", jpeg((200, 200, 0)), document=True)
+    fake_telegram.add_file("file-3", jpeg((0, 200, 200)), document=True)
+    async with desk_service(sqlite_url, tmp_path, fake_telegram) as desk:
+        await desk.say(tg.text("halo"), "setuju")
+        await desk.say(tg.text("setuju"), "Ceritakan")
+        await desk.say(tg.text("Jalan depan pasar bolong gede, motor sering jatuh"), "Benar?")
+        await desk.say(tg.text("ya"), "Di mana")
+        await desk.say(tg.text("Jl. Salak 5, kel. Taman"), "Kirim foto")
+        await desk.say(tg.photo("photo-1"), "Foto diterima")
+        await desk.say(tg.document("file-1", mime_type="image/jpeg", file_name="a.jpg"), "Foto")
+        await desk.say(tg.photo("photo-2"), "Foto")
+        await desk.say(tg.document("file-2", mime_type="image/jpeg", file_name="b.jpg"), "Foto")
+        await desk.say(tg.text("selesai"), "privasi")
+        await desk.say(tg.text("biasa"), "Periksa")
+        await desk.say(tg.text("kirim"), "MDN-00001")
+
+        await eventually(lambda: len(group_media(fake_telegram)) == 4)
+        assert sorted(group_media(fake_telegram)) == [
+            ("document", "file-1"),
+            ("document", "file-2"),
+            ("photo", "photo-1"),
+            ("photo", "photo-2"),
+        ]
+        albums = fake_telegram.calls_to("sendMediaGroup")
+        assert [{m["type"] for m in a.params["media"]} for a in albums] == [
+            {"photo"},
+            {"document"},
+        ]
+        assert "MDN-00001" in albums[0].params["media"][0]["caption"]
+        assert not [c for c in fake_telegram.calls if c.status != 200], "Telegram refused"
+
+        # A file added later is passed on as a file too.
+        await desk.say(tg.text("tambah MDN-00001"), "tambahan untuk MDN-00001")
+        await desk.say(
+            tg.document("file-3", mime_type="image/jpeg", file_name="c.jpg"), "Diteruskan"
+        )
+        await eventually(lambda: ("document", "file-3") in group_media(fake_telegram))
+        (added,) = [c for c in fake_telegram.calls_to("sendDocument") if c.chat_id == GROUP]
+        assert "Foto tambahan dari pelapor untuk MDN-00001" in added.params["caption"]
+        assert not [c for c in fake_telegram.calls if c.status != 200], "Telegram refused"

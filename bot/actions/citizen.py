@@ -323,6 +323,8 @@ def _addition_for_group(env: DeskEnv, report: Report, effect: flow.AddInfo, own:
     caption = env.text("citizen_photo" if own else "citizen_photo_other", ticket=report.ticket)
     if effect.text:
         caption += f"\n{effect.text}"
+    if photo.document:  # a file: Telegram sends its file id only as a document
+        return Reply(caption[:1000], documents=(photo.ref,))
     return Reply(caption[:1000], photos=(photo.ref,))
 
 

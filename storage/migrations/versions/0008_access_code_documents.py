@@ -2,6 +2,9 @@
 whoever holds it may check the report or add to it from another chat (`cek MDN-00042 <code>`).
 Reports filed before have none: only their reporting contact may.
 
+And whether an attachment is a file (a Telegram document) rather than a photo: Telegram sends a
+document's file id only as a document, so officers' cards must too.
+
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-03
@@ -24,7 +27,12 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     op.add_column("reports", sa.Column("access_code", sa.String(), nullable=True))
+    op.add_column(
+        "attachments",
+        sa.Column("document", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("attachments", "document")
     op.drop_column("reports", "access_code")
