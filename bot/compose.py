@@ -339,9 +339,16 @@ async def chat(settings: Settings, lines: TextIO = sys.stdin, out: TextIO = sys.
     console = ConsoleChannel(out)
     service = Service(settings, senders={console.name: console})
     await service.start(workers=False)
+
+    async def send_and_fetch() -> int:
+        """Print what is queued for the console, and store the photos typed with /foto."""
+        sent = await service.dispatcher.drain()
+        await service.media.fetch_due()
+        return sent
+
     try:
         await console_ingress.converse(
-            console, service.pipeline, service.dispatcher.drain, service.clock, lines, out
+            console, service.pipeline, send_and_fetch, service.clock, lines, out
         )
     finally:
         await service.stop()

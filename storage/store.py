@@ -141,8 +141,13 @@ class Store:
 
     # -- attachments (for the media fetcher) -----------------------------------------------
 
-    async def pending_attachments(self, limit: int = 50) -> list[Attachment]:
-        """Photos still to download, oldest first."""
+    async def pending_attachments(
+        self, limit: int = 50, *, channels: Collection[str] | None = None
+    ) -> list[Attachment]:
+        """Photos still to download, oldest first; with `channels`, only theirs (the ones this
+        process can fetch from: another process sharing the database fetches the rest)."""
+        if channels is not None and not channels:
+            return []
         async with self._transaction() as session:
             stmt = (
                 select(Attachment)
@@ -150,6 +155,8 @@ class Store:
                 .order_by(col(Attachment.id))
                 .limit(limit)
             )
+            if channels is not None:
+                stmt = stmt.where(col(Attachment.channel).in_(sorted(channels)))
             return list((await session.exec(stmt)).all())
 
     async def attachment_stored(

@@ -18,6 +18,7 @@ import pytest
 from app_server import API_TOKEN, ROOT, api, serve, settings_for
 from desk_helpers import GROUP, desk_env, eventually
 from fake_telegram import FakeTelegram
+from PIL import Image
 from procs import service_env
 
 from bot.compose import Service, build_senders, chat, create_app, prepare_database
@@ -64,13 +65,17 @@ async def server_and_chat(
             terminal.keyboard.close()
 
 
-async def file_on_the_console(terminal: Terminal) -> None:
+async def file_on_the_console(terminal: Terminal, photo: Path | None = None) -> None:
     await terminal.type("halo", "setuju")
     await terminal.type("1", "Ceritakan")
     await terminal.type("Lampu jalan di gang 3 mati sudah seminggu, gelap", "Benar?")
     await terminal.type("ya", "Di mana")
     await terminal.type("/lokasi -7.6298 111.5239", "Kirim foto")
-    await terminal.type("lewati", "privasi")
+    if photo is not None:
+        await terminal.type(f"/foto {photo}", "Foto diterima")
+        await terminal.type("selesai", "privasi")
+    else:
+        await terminal.type("lewati", "privasi")
     await terminal.type("biasa", "Periksa")
     await terminal.type("kirim", "MDN-00001")
 
@@ -82,10 +87,28 @@ def group_texts(fake: FakeTelegram) -> list[str]:
 async def test_serve_and_chat_each_send_their_own_channels(
     database_url: str, tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
-    async with server_and_chat(database_url, tmp_path, fake_telegram) as (_, base_url, terminal):
-        await file_on_the_console(terminal)
+    photo = tmp_path / "lampu.jpg"
+    Image.new("RGB", (32, 24), (250, 200, 0)).save(photo, "JPEG")
+    async with server_and_chat(database_url, tmp_path, fake_telegram) as (
+        server,
+        base_url,
+        terminal,
+    ):
+        await file_on_the_console(terminal, photo)
         # The console cannot send the officers' card (Telegram): the server does.
         await eventually(lambda: any("MDN-00001" in t for t in group_texts(fake_telegram)))
+        # The photo typed with /foto is read and stored by the chat, which can read it; the
+        # server, which cannot, leaves it alone.
+        async with server.store.unit_of_work() as uow:
+            report = await uow.reports.get("MDN-00001")
+            assert report is not None and report.id is not None
+        for _ in range(200):
+            async with server.store.unit_of_work() as uow:
+                (attachment,) = await uow.reports.attachments(report.id)
+            if attachment.fetch_status != "pending":
+                break
+            await asyncio.sleep(0.05)
+        assert attachment.fetch_status == "stored" and attachment.attempts == 1
 
         # An officer verifies it through the server; the citizen on the console sees it
         # without typing anything (the chat sends what the server queued for it).
