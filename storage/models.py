@@ -91,9 +91,6 @@ class Report(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    # Given to the reporter when filing; whoever holds it may check or add to the report from
-    # another chat. None for reports filed before codes existed.
-    access_code: str | None = None
 
 
 def _report_fk(table: str) -> Any:
@@ -374,6 +371,21 @@ class ReportMessage(SQLModel, table=True):
         ],
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReportAccessCode(SQLModel, table=True):
+    """A report's access code, given to the reporter when filing: whoever holds it may check or
+    add to the report from another chat. Reports filed before codes existed have none."""
+
+    __tablename__ = "report_access_codes"
+
+    report_id: int = Field(
+        primary_key=True,
+        sa_column_args=[
+            ForeignKey("reports.id", ondelete="CASCADE", name="fk_report_access_codes_report_id")
+        ],
+    )
+    code: str
 
 
 class ReportSupporter(SQLModel, table=True):

@@ -14,7 +14,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 from intake.tickets import format_ticket
 from intake.types import ReportDraft, ReportStatus
 from storage.dialects import insert_ignoring_conflicts
-from storage.models import FETCH_PENDING, Attachment, Report, StatusEvent, TicketCounter
+from storage.models import (
+    FETCH_PENDING,
+    Attachment,
+    Report,
+    ReportAccessCode,
+    StatusEvent,
+    TicketCounter,
+)
 
 FILED_BY = "citizen"
 _T = TypeVar("_T")
@@ -46,6 +53,11 @@ class ReportRepository:
             value = (await self.session.exec(bump)).scalar_one()
         number: int = value - 1
         return number
+
+    async def access_code(self, report_id: int) -> str | None:
+        """The report's access code (None: filed before codes existed)."""
+        row = await self.session.get(ReportAccessCode, report_id)
+        return row.code if row is not None else None
 
     async def file(
         self,
@@ -83,11 +95,12 @@ class ReportRepository:
             contact_id=contact_id,
             created_at=now,
             updated_at=now,
-            access_code=access_code,
         )
         self.session.add(report)
         await self.session.flush()
         report_id = _id(report)
+        if access_code:
+            self.session.add(ReportAccessCode(report_id=report_id, code=access_code))
         for photo in draft.photos:
             self.session.add(
                 Attachment(

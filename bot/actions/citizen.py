@@ -88,13 +88,11 @@ async def file_report(
         contact_id=ctx.contact.id,
         agency_id=agency_id,
         now=ctx.now,
-        access_code=new_access_code(),
+        access_code=(code := new_access_code()),
     )
     log.info("report %s filed via %s", report.ticket, ctx.message.channel)
     await report_filed(ctx.uow, effect_env(ctx), report)  # the officers' card
-    return flow.report_filed(
-        state, report.ticket, agency_id or "", ctx.flow, code=report.access_code or ""
-    )
+    return flow.report_filed(state, report.ticket, agency_id or "", ctx.flow, code=code)
 
 
 async def check_status(
@@ -112,7 +110,7 @@ async def check_status(
         view = await status_view(ctx.uow, report, asked_by_reporter=True)
     elif lookups.blocked(message.channel, message.sender_id, ctx.now):
         return _lookups_limited(ctx, state, lookups)
-    elif report is not None and code_matches(report.access_code, effect.code):
+    elif report is not None and code_matches(await _code_of(ctx, report), effect.code):
         view = await status_view(ctx.uow, report, asked_by_reporter=True)
     elif report is not None and await _is_supporter(ctx, report):
         view = await status_view(ctx.uow, report, asked_by_reporter=False)
@@ -126,6 +124,11 @@ def _lookups_limited(
 ) -> flow.Outcome:
     minutes = max(1, int(lookups.window.total_seconds() // 60))
     return _say(ctx, state, "lookups_limited", minutes=minutes)
+
+
+async def _code_of(ctx: EffectContext, report: Report) -> str | None:
+    assert report.id is not None
+    return await ctx.uow.reports.access_code(report.id)
 
 
 async def _is_supporter(ctx: EffectContext, report: Report) -> bool:
@@ -282,7 +285,7 @@ async def add_info(
         if lookups.blocked(message.channel, message.sender_id, ctx.now):
             return _lookups_limited(ctx, state, lookups)
         code, _, rest = effect.text.strip().partition(" ")
-        if report is None or not code_matches(report.access_code, code):
+        if report is None or not code_matches(await _code_of(ctx, report), code):
             lookups.refused(message.channel, message.sender_id, ctx.now)
             return flow.add_info_refused(state, effect.ticket, "add_info_not_found", ctx.flow)
         effect = replace(effect, text=rest.strip())  # the code is the key, not an addition

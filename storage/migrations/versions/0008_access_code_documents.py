@@ -21,12 +21,23 @@ branch_labels: str | None = None
 depends_on: str | None = None
 
 
-# A plain ADD/DROP COLUMN (SQLite has both): a batch table copy would drop the reports table's
-# analytics triggers (0006).
+# A table of its own for the codes, and a plain ADD COLUMN for attachments (SQLite has it): a
+# batch copy of the reports table would drop its analytics triggers (0006).
 
 
 def upgrade() -> None:
-    op.add_column("reports", sa.Column("access_code", sa.String(), nullable=True))
+    op.create_table(
+        "report_access_codes",
+        sa.Column("report_id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["report_id"],
+            ["reports.id"],
+            name="fk_report_access_codes_report_id",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("report_id"),
+    )
     op.add_column(
         "attachments",
         sa.Column("document", sa.Boolean(), nullable=False, server_default=sa.false()),
@@ -35,4 +46,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("attachments", "document")
-    op.drop_column("reports", "access_code")
+    op.drop_table("report_access_codes")
