@@ -1,4 +1,4 @@
-"""The `lapor` command: serve, chat, migrate, check-config, stats, train."""
+"""The `lapor` command: serve, chat, migrate, check-config, stats, train, outbox."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from bot import logs
 from bot.settings import ConfigError, Settings, load_settings
 from channels.secrets import register_secret
 
-QUIET_COMMANDS = ("chat", "stats")  # their output is the terminal's: warnings and errors only
+# their output is the terminal's: warnings and errors only
+QUIET_COMMANDS = ("chat", "stats", "outbox")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     level_help = (
         f"debug, info, warning or error (default: ${logs.LEVEL_ENV}, else info; "
-        "warning for chat and stats); no level logs secrets or citizens' details"
+        "warning for chat, stats and outbox); no level logs secrets or citizens' details"
     )
     parser.add_argument("--log-level", choices=logs.LEVELS, type=str.lower, help=level_help)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -63,10 +64,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     stats.add_argument("--until", help="... up to, not including, this date or time")
     stats.add_argument("--by", choices=("channel", "category", "agency", "kelurahan"))
     stats.add_argument("--format", choices=("table", "json", "csv"), default="table")
-    train = commands.add_parser(
-        "train", help="fit the category model on the shipped examples and officers' corrections"
+    outbox = add_command(
+        "outbox", "list replies that did not go out (dead, held) and send them again"
     )
-    train.add_argument("--config", dest="sub_config", help=argparse.SUPPRESS)
+    outbox.add_argument(
+        "--status",
+        action="append",
+        choices=("dead", "waiting", "pending", "inflight"),
+        help="rows in this status (repeatable; default: dead and waiting)",
+    )
+    outbox.add_argument("--limit", type=int, default=50, help="list at most this many rows")
+    retry = outbox.add_mutually_exclusive_group()
+    retry.add_argument(
+        "--retry", type=int, action="append", metavar="ID", help="send row ID again (repeatable)"
+    )
+    retry.add_argument(
+        "--retry-all", action="store_true", help="send every listed row (by --status) again"
+    )
+    train = add_command(
+        "train", "fit the category model on the shipped examples and officers' corrections"
+    )
     train.add_argument("--output", help="where to write the model (default: classifier.model)")
     train.add_argument("--no-database", action="store_true", help="leave out officers' corrections")
     args = parser.parse_args(argv)
@@ -102,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.training import train_command
 
         return train_command(settings, args.output, not args.no_database)
+    if args.command == "outbox":
+        return asyncio.run(
+            outbox_command(settings, args.status, args.limit, args.retry, args.retry_all)
+        )
     if args.command == "chat":
         from bot.compose import chat
 
@@ -112,6 +133,51 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings, config_path, args.workers, host=args.host, port=args.port, level=level
         )
     return serve_forever(settings, host=args.host, port=args.port, level=level)
+
+
+async def outbox_command(
+    settings: Settings,
+    statuses: list[str] | None,
+    limit: int,
+    retry: list[int] | None,
+    retry_all: bool,
+) -> int:
+    """`lapor outbox`: the rows in `statuses` (default dead and waiting), or send some again (a
+    running `lapor serve` or `lapor chat` picks them up within a second)."""
+    from bot.compose import StartupError, prepare_database
+    from bot.core.clock import utcnow
+    from bot.core.deadletters import UNSENT, table
+    from storage import Database, Store
+
+    try:
+        await asyncio.to_thread(prepare_database, settings)
+    except StartupError as exc:
+        print(f"cannot open the database: {exc}", file=sys.stderr)
+        return 1
+    chosen = tuple(statuses or UNSENT)
+    store = Store(Database(settings.storage.database_url))
+    try:
+        if retry or retry_all:
+            ids = None if retry_all else retry
+            done = await store.outbox_requeue(utcnow(), ids=ids, statuses=chosen)
+            missing = sorted(set(retry or ()) - set(done))
+            print(f"{len(done)} row(s) queued again: {', '.join(map(str, done)) or '-'}")
+            if missing:
+                print(
+                    f"not {' or '.join(chosen)}, or unknown: {', '.join(map(str, missing))}",
+                    file=sys.stderr,
+                )
+                return 1
+            return 0
+        rows = await store.outbox_listing(chosen, limit=max(limit, 1))
+        counts = await store.outbox_counts()
+        summary = ", ".join(f"{status} {counts.get(status, 0)}" for status in chosen)
+        print(f"outbox: {summary}")
+        if rows:
+            print(table(rows))
+        return 0
+    finally:
+        await store.dispose()
 
 
 async def set_telegram_webhook(settings: Settings) -> int:

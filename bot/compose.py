@@ -24,7 +24,8 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from bot import logs
-from bot.actions.citizen import apply_effects
+from bot.actions.citizen import citizen_effects
+from bot.actions.lookups import LookupLimit
 from bot.actions.reports import DeskEnv
 from bot.analytics.funnel import FunnelRecorder
 from bot.core.clock import utcnow
@@ -181,7 +182,7 @@ class Service:
             store,
             catalog,
             {name: sender.capabilities for name, sender in self.senders.items()},
-            apply_effects,
+            citizen_effects(LookupLimit()),  # refused ticket lookups per sender, in-process
             clock=clock,
             on_outbox=self.scaling.outbox_notifier(self.wake_senders),
             **self.scaling.pipeline_options(),
@@ -341,9 +342,16 @@ async def chat(settings: Settings, lines: TextIO = sys.stdin, out: TextIO = sys.
     console = ConsoleChannel(out)
     service = Service(settings, senders={console.name: console})
     await service.start(workers=False)
+
+    async def send_and_fetch() -> int:
+        """Print what is queued for the console, and store the photos typed with /foto."""
+        sent = await service.dispatcher.drain()
+        await service.media.fetch_due()
+        return sent
+
     try:
         await console_ingress.converse(
-            console, service.pipeline, service.dispatcher.drain, service.clock, lines, out
+            console, service.pipeline, send_and_fetch, service.clock, lines, out
         )
     finally:
         await service.stop()

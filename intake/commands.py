@@ -30,6 +30,7 @@ class Command(StrEnum):
 class ParsedCommand:
     command: Command
     argument: str = ""  # the ticket, the language code, or the inline description
+    code: str = ""  # CHECK: the report's access code given after the ticket
 
 
 _WHOLE: dict[str, tuple[Command, str]] = {
@@ -109,6 +110,9 @@ _WITH_ARGUMENT: dict[str, Command] = {
     "report": Command.REPORT,
 }
 
+# "MDN-00042 K7M3QX": a ticket, then a report's access code (letters and digits).
+_TICKET_AND_CODE = re.compile(r"(.+?)\s+([A-Za-z0-9]{4,12})")
+
 LANGUAGE_CHOICE_PREFIX = "lang:"
 COMMAND_CHOICE_PREFIX = "cmd:"  # a button that runs a command, e.g. "cmd:report"
 
@@ -142,8 +146,10 @@ def parse_command(message: InboundMessage, ticket_prefix: str) -> ParsedCommand 
     command = _WITH_ARGUMENT.get(keyword.strip().lower().rstrip(":"))
     rest = rest.strip()
     if command is Command.CHECK:
-        ticket = parse_ticket(rest, ticket_prefix)
-        return ParsedCommand(Command.CHECK, ticket) if ticket else None
+        ticket, code = parse_ticket(rest, ticket_prefix), ""
+        if ticket is None and (found := _TICKET_AND_CODE.fullmatch(rest)):
+            ticket, code = parse_ticket(found.group(1), ticket_prefix), found.group(2).upper()
+        return ParsedCommand(Command.CHECK, ticket, code) if ticket else None
     if command is Command.REPORT and rest:
         return ParsedCommand(Command.REPORT, rest)
     return None

@@ -211,16 +211,16 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "en": "📝 Addition from the reporter for {ticket}:\n{text}",
     },
     "citizen_added_other": {
-        "id": "📝 Tambahan dari warga lain (bukan pelapor) untuk {ticket}:\n{text}",
-        "en": "📝 Addition from another citizen (not the reporter) for {ticket}:\n{text}",
+        "id": "📝 Tambahan lewat kode laporan (bukan chat pelapor) untuk {ticket}:\n{text}",
+        "en": "📝 Addition with the report code (not the reporter's chat) for {ticket}:\n{text}",
     },
     "citizen_photo": {
         "id": "📷 Foto tambahan dari pelapor untuk {ticket}",
         "en": "📷 Extra photo from the reporter for {ticket}",
     },
     "citizen_photo_other": {
-        "id": "📷 Foto tambahan dari warga lain untuk {ticket}",
-        "en": "📷 Extra photo from another citizen for {ticket}",
+        "id": "📷 Foto tambahan lewat kode laporan (bukan chat pelapor) untuk {ticket}",
+        "en": "📷 Extra photo with the report code (not the reporter's chat) for {ticket}",
     },
     "citizen_photo_elsewhere": {
         "id": "📷 Foto tambahan untuk {ticket} (dari {channel}, tersimpan di server)",

@@ -250,12 +250,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": (
             "Laporan terkirim. Nomor tiket Anda: {ticket}\n"
             "Laporan akan diverifikasi dalam {verify_days} hari kerja lalu diteruskan ke {agency}. "
-            "Kabar perkembangan dikirim di sini. Cek status kapan saja: CEK {ticket}"
+            "Kabar perkembangan dikirim di sini. Cek status kapan saja: CEK {ticket}\n"
+            "Kode laporan Anda: {code} (simpan, jangan dibagikan). Dari nomor atau akun lain: "
+            "CEK {ticket} {code}"
         ),
         "en": (
             "Report sent. Your ticket number: {ticket}\n"
             "It will be verified within {verify_days} working days and passed to {agency}. "
-            "Updates arrive here. Check the status at any time: CHECK {ticket}"
+            "Updates arrive here. Check the status at any time: CHECK {ticket}\n"
+            "Your report code: {code} (keep it, do not share it). From another number or "
+            "account: CHECK {ticket} {code}"
         ),
     },
     "cancelled": {
@@ -314,9 +318,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "Ketik CEK diikuti nomor tiket, mis. CEK {example}.",
         "en": "Type CHECK followed by the ticket number, e.g. CHECK {example}.",
     },
+    # The same answer whether the ticket does not exist or is someone else's (issue 14).
     "check_not_found": {
-        "id": "Tiket {ticket} tidak ditemukan. Periksa kembali nomornya.",
-        "en": "Ticket {ticket} was not found. Please check the number.",
+        "id": (
+            "Tiket {ticket} tidak ditemukan untuk akun ini. Periksa nomornya; dari nomor atau "
+            "akun lain, sertakan kode laporan: CEK {ticket} <kode>"
+        ),
+        "en": (
+            "Ticket {ticket} was not found for this account. Check the number; from another "
+            "number or account, add the report code: CHECK {ticket} <code>"
+        ),
+    },
+    "lookups_limited": {
+        "id": "Terlalu banyak pengecekan tiket dari akun ini. Coba lagi dalam {minutes} menit.",
+        "en": "Too many ticket lookups from this account. Try again in {minutes} minutes.",
     },
     "check_status": {
         "id": "Tiket {ticket} ({category}): {status}.",
@@ -372,6 +387,16 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "add_info_done": {
         "id": "Terima kasih. Tambahan untuk {ticket} sudah diteruskan ke petugas.",
         "en": "Thank you. Your additions to {ticket} were passed to the officers.",
+    },
+    "add_info_not_found": {
+        "id": (
+            "Tiket {ticket} tidak ditemukan untuk akun ini. Periksa nomornya; dari nomor atau "
+            "akun lain, sertakan kode laporan: TAMBAH {ticket} <kode>"
+        ),
+        "en": (
+            "Ticket {ticket} was not found for this account. Check the number; from another "
+            "number or account, add the report code: ADD {ticket} <code>"
+        ),
     },
     "add_info_closed": {
         "id": "Laporan {ticket} sudah selesai atau ditutup; tambahan tidak bisa dikirim.",
@@ -533,13 +558,13 @@ SMS_CATALOGUE: dict[str, dict[str, str]] = {
     "filed": {
         "id": (
             "Laporan terkirim. Tiket: {ticket}. Diverifikasi dalam {verify_days} hari kerja lalu "
-            "diteruskan ke {agency}. Kabarnya dikirim lewat SMS. Cek status: CEK {ticket}. "
-            "Foto bisa dikirim lewat WhatsApp/Telegram: TAMBAH {ticket}"
+            "diteruskan ke {agency}. Kabarnya lewat SMS. Cek: CEK {ticket}. Kode laporan "
+            "(rahasiakan): {code}. Foto lewat WhatsApp/Telegram: TAMBAH {ticket} {code}"
         ),
         "en": (
             "Report sent. Ticket: {ticket}. Verified within {verify_days} working days, then "
-            "passed to {agency}. Updates come by SMS. Status: CHECK {ticket}. Photos can be "
-            "sent over WhatsApp/Telegram: ADD {ticket}"
+            "passed to {agency}. Updates by SMS. Status: CHECK {ticket}. Report code (keep it "
+            "private): {code}. Photos over WhatsApp/Telegram: ADD {ticket} {code}"
         ),
     },
     "unsupported": {

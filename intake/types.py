@@ -35,6 +35,7 @@ class MediaRef:
     ref: str  # Telegram file_id, WhatsApp media id, a local path for the console
     mime: str = ""
     size: int | None = None
+    document: bool = False  # sent as a file (a Telegram document), not as a photo
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Reply:
     request_location: bool = False  # offer a "share my location" button where the channel can
     remove_keyboard: bool = False
     photos: tuple[str, ...] = ()  # platform refs of photos to show (officer cards)
+    documents: tuple[str, ...] = ()  # ... and of images the citizen sent as files
     location: GeoPoint | None = None
     notice: StatusNotice | None = None
     lang: str = ""  # the language of `text` ("id"/"en"; "" = unknown), for channels that add words
@@ -116,6 +118,7 @@ class Reply:
             "request_location": self.request_location,
             "remove_keyboard": self.remove_keyboard,
             "photos": list(self.photos),
+            "documents": list(self.documents),
             "location": (
                 {"lat": self.location.lat, "lon": self.location.lon} if self.location else None
             ),
@@ -140,6 +143,7 @@ class Reply:
             request_location=bool(d.get("request_location", False)),
             remove_keyboard=bool(d.get("remove_keyboard", False)),
             photos=tuple(d.get("photos", [])),
+            documents=tuple(d.get("documents", [])),
             location=GeoPoint(loc["lat"], loc["lon"]) if loc else None,
             notice=StatusNotice(notice["ticket"], notice["status"]) if notice else None,
             lang=str(d.get("lang") or ""),
@@ -242,6 +246,7 @@ def message_to_dict(message: InboundMessage) -> dict[str, Any]:
                 "ref": message.media.ref,
                 "mime": message.media.mime,
                 "size": message.media.size,
+                "document": message.media.document,
             }
             if message.media
             else None
@@ -267,7 +272,13 @@ def message_from_dict(data: dict[str, Any]) -> InboundMessage:
         choice=data.get("choice"),
         location=GeoPoint(location["lat"], location["lon"]) if location else None,
         media=(
-            MediaRef(media["channel"], media["ref"], media.get("mime", ""), media.get("size"))
+            MediaRef(
+                media["channel"],
+                media["ref"],
+                media.get("mime", ""),
+                media.get("size"),
+                bool(media.get("document", False)),
+            )
             if media
             else None
         ),

@@ -434,6 +434,7 @@ class DeskRepository:
             platform_ref=media.ref,
             mime=media.mime,
             size=media.size,
+            document=media.document,
             fetch_status=FETCH_PENDING,
             created_at=now,
         )

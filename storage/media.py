@@ -35,6 +35,9 @@ AUDIO_FORMATS: dict[str, tuple[str, str]] = {
     "AMR": ("audio/amr", "amr"),
     "MP4": ("audio/mp4", "m4a"),
 }
+# Formats stored as another: a multi-picture JPEG (MPO, what many phones write: the photo plus
+# a depth map or preview) is a JPEG whose first frame is the photo; it is stored as a plain JPEG.
+STORED_AS: dict[str, str] = {"MPO": "JPEG"}
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MAX_AUDIO_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for audio
 DEFAULT_MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
@@ -122,7 +125,7 @@ class MediaStore:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(io.BytesIO(content)) as probe:
-                    fmt = probe.format or ""
+                    fmt = STORED_AS.get(probe.format or "", probe.format or "")
                     if fmt not in FORMATS:
                         raise MediaRejected(f"unsupported image format: {fmt or 'unknown'}")
                     width, height = probe.size
@@ -130,6 +133,7 @@ class MediaStore:
                         raise MediaRejected(f"image too large: {width}x{height} pixels")
                     probe.verify()
                 with Image.open(io.BytesIO(content)) as image:
+                    image.seek(0)  # the first frame (an MPO's photo, an animation's first)
                     image.load()
                     return _reencode(image, fmt), fmt
         except MediaRejected:

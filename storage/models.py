@@ -114,6 +114,7 @@ class Attachment(SQLModel, table=True):
     platform_ref: str = Field(sa_type=Text)
     mime: str = ""
     size: int | None = None
+    document: bool = False  # the platform has it as a file (a Telegram document), not a photo
     stored_path: str | None = Field(default=None, sa_type=Text)
     sha256: str | None = None
     fetch_status: str = FETCH_PENDING  # "pending" | "stored" | "failed"
@@ -370,6 +371,21 @@ class ReportMessage(SQLModel, table=True):
         ],
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ReportAccessCode(SQLModel, table=True):
+    """A report's access code, given to the reporter when filing: whoever holds it may check or
+    add to the report from another chat. Reports filed before codes existed have none."""
+
+    __tablename__ = "report_access_codes"
+
+    report_id: int = Field(
+        primary_key=True,
+        sa_column_args=[
+            ForeignKey("reports.id", ondelete="CASCADE", name="fk_report_access_codes_report_id")
+        ],
+    )
+    code: str
 
 
 class ReportSupporter(SQLModel, table=True):

@@ -10,6 +10,7 @@ goes back to pending, first in line, when their next message arrives (`release_w
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -62,8 +63,19 @@ class OutboxRepository:
     async def get(self, outbox_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, outbox_id)
 
-    async def claim(self, now: datetime, lease_seconds: float, limit: int) -> list[OutboxMessage]:
-        """Lease due rows that are first in line in their conversation (see module doc)."""
+    async def claim(
+        self,
+        now: datetime,
+        lease_seconds: float,
+        limit: int,
+        channels: Collection[str] | None = None,
+    ) -> list[OutboxMessage]:
+        """Lease due rows that are first in line in their conversation (see module doc).
+
+        `channels`: only rows of these channels (the ones the caller can send on; another
+        process sharing the database sends the rest). None: every channel."""
+        if channels is not None and not channels:
+            return []
         earlier = aliased(OutboxMessage)
         blocked = (
             select(col(earlier.id))
@@ -80,6 +92,11 @@ class OutboxRepository:
                 OutboxMessage.status == OUTBOX_PENDING,
                 col(OutboxMessage.due_at) <= now,
                 ~blocked,
+                *(
+                    [col(OutboxMessage.channel).in_(sorted(channels))]
+                    if channels is not None
+                    else []
+                ),
             )
             .order_by(col(OutboxMessage.id))
             .limit(limit)
@@ -159,6 +176,42 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return (await self.session.exec(stmt)).rowcount
+
+    async def listing(
+        self, statuses: Collection[str], *, limit: int = 100, offset: int = 0
+    ) -> list[OutboxMessage]:
+        """Rows in `statuses`, newest first (dead letters and held replies, for people)."""
+        stmt = (
+            select(OutboxMessage)
+            .where(col(OutboxMessage.status).in_(sorted(statuses)))
+            .order_by(col(OutboxMessage.id).desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list((await self.session.exec(stmt)).all())
+
+    async def counts(self) -> dict[str, int]:
+        """How many rows are in each status."""
+        stmt = select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+        return {status: n for status, n in (await self.session.exec(stmt)).all()}
+
+    async def requeue(
+        self, now: datetime, *, ids: Collection[int] | None, statuses: Collection[str]
+    ) -> list[int]:
+        """Send again, from now and with a fresh count of attempts, the rows with `ids` (or
+        every row) whose status is in `statuses`; returns the ids requeued."""
+        stmt = select(col(OutboxMessage.id)).where(col(OutboxMessage.status).in_(sorted(statuses)))
+        if ids is not None:
+            stmt = stmt.where(col(OutboxMessage.id).in_(sorted(ids)))
+        found = [i for i in (await self.session.exec(stmt)).all() if i is not None]
+        if found:
+            await self.session.exec(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(found))
+                .values(status=OUTBOX_PENDING, due_at=now, lease_until=None, attempts=0)
+                .execution_options(synchronize_session=False)
+            )
+        return sorted(found)
 
     async def count(self, status: str = OUTBOX_PENDING) -> int:
         stmt = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == status)

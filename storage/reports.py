@@ -14,7 +14,14 @@ from sqlmodel.sql.expression import SelectOfScalar
 from intake.tickets import format_ticket
 from intake.types import ReportDraft, ReportStatus
 from storage.dialects import insert_ignoring_conflicts
-from storage.models import FETCH_PENDING, Attachment, Report, StatusEvent, TicketCounter
+from storage.models import (
+    FETCH_PENDING,
+    Attachment,
+    Report,
+    ReportAccessCode,
+    StatusEvent,
+    TicketCounter,
+)
 
 FILED_BY = "citizen"
 _T = TypeVar("_T")
@@ -47,6 +54,11 @@ class ReportRepository:
         number: int = value - 1
         return number
 
+    async def access_code(self, report_id: int) -> str | None:
+        """The report's access code (None: filed before codes existed)."""
+        row = await self.session.get(ReportAccessCode, report_id)
+        return row.code if row is not None else None
+
     async def file(
         self,
         draft: ReportDraft,
@@ -57,8 +69,10 @@ class ReportRepository:
         contact_id: int | None,
         agency_id: str | None,
         now: datetime,
+        access_code: str | None = None,
     ) -> Report:
-        """Create a report from the flow's draft: ticket, photos to fetch, "received" event."""
+        """Create a report from the flow's draft: ticket, photos to fetch, "received" event;
+        `access_code` is the reporter's code for checking it from elsewhere."""
         number = await self.next_ticket_number(ticket_prefix)
         place = draft.place
         point = place.point if place is not None else None
@@ -85,6 +99,8 @@ class ReportRepository:
         self.session.add(report)
         await self.session.flush()
         report_id = _id(report)
+        if access_code:
+            self.session.add(ReportAccessCode(report_id=report_id, code=access_code))
         for photo in [*draft.photos, *draft.voice_notes]:  # both fetched by the media fetcher
             self.session.add(
                 Attachment(
@@ -93,6 +109,7 @@ class ReportRepository:
                     platform_ref=photo.ref,
                     mime=photo.mime,
                     size=photo.size,
+                    document=photo.document,
                     fetch_status=FETCH_PENDING,
                     created_at=now,
                 )

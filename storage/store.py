@@ -7,7 +7,7 @@ methods while a unit of work is open in the same task: they would wait for it (b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -82,11 +82,17 @@ class Store:
         return OutboxRepository(session, self.db.dialect)
 
     async def claim_outbox(
-        self, now: datetime, lease_seconds: float = 60, limit: int = 50
+        self,
+        now: datetime,
+        lease_seconds: float = 60,
+        limit: int = 50,
+        *,
+        channels: Collection[str] | None = None,
     ) -> list[OutboxMessage]:
-        """Lease the due rows that are next in line in their conversation (set inflight)."""
+        """Lease the due rows that are next in line in their conversation (set inflight);
+        with `channels`, only rows of those channels (the ones this process can send on)."""
         async with self._transaction() as session:
-            return await self._outbox(session).claim(now, lease_seconds, limit)
+            return await self._outbox(session).claim(now, lease_seconds, limit, channels)
 
     async def outbox_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
         async with self._transaction() as session:
@@ -114,10 +120,34 @@ class Store:
         async with self._transaction() as session:
             return await self._outbox(session).count(OUTBOX_PENDING)
 
+    async def outbox_listing(
+        self, statuses: Collection[str], *, limit: int = 100, offset: int = 0
+    ) -> list[OutboxMessage]:
+        """Outbox rows in `statuses` (e.g. dead, waiting), newest first."""
+        async with self._transaction() as session:
+            return await self._outbox(session).listing(statuses, limit=limit, offset=offset)
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Outbox rows per status."""
+        async with self._transaction() as session:
+            return await self._outbox(session).counts()
+
+    async def outbox_requeue(
+        self, now: datetime, *, ids: Collection[int] | None, statuses: Collection[str]
+    ) -> list[int]:
+        """Send these rows (None: all) in `statuses` again from now; the ids requeued."""
+        async with self._transaction() as session:
+            return await self._outbox(session).requeue(now, ids=ids, statuses=statuses)
+
     # -- attachments (for the media fetcher) -----------------------------------------------
 
-    async def pending_attachments(self, limit: int = 50) -> list[Attachment]:
-        """Photos still to download, oldest first."""
+    async def pending_attachments(
+        self, limit: int = 50, *, channels: Collection[str] | None = None
+    ) -> list[Attachment]:
+        """Photos still to download, oldest first; with `channels`, only theirs (the ones this
+        process can fetch from: another process sharing the database fetches the rest)."""
+        if channels is not None and not channels:
+            return []
         async with self._transaction() as session:
             stmt = (
                 select(Attachment)
@@ -125,6 +155,8 @@ class Store:
                 .order_by(col(Attachment.id))
                 .limit(limit)
             )
+            if channels is not None:
+                stmt = stmt.where(col(Attachment.channel).in_(sorted(channels)))
             return list((await session.exec(stmt)).all())
 
     async def attachment_stored(

@@ -59,6 +59,7 @@ _METHODS = {
         "getMe",
         "sendMessage",
         "sendPhoto",
+        "sendDocument",
         "sendMediaGroup",
         "sendLocation",
         "editMessageText",
@@ -125,6 +126,7 @@ class FakeTelegram(LoopbackFake):
         self._failures: dict[str, list[_Failure]] = {}
         self._chaos: _Chaos | None = None
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self._documents: set[str] = set()  # file ids Telegram knows as documents, not photos
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1000
         self._message_ids = itertools.count(1)
@@ -137,12 +139,18 @@ class FakeTelegram(LoopbackFake):
 
     # -- test-facing API ---------------------------------------------------------------------
 
-    def add_file(self, file_id: str, content: bytes, file_path: str | None = None) -> str:
-        """Make `content` downloadable for getFile(file_id); returns its file_path."""
+    def add_file(
+        self, file_id: str, content: bytes, file_path: str | None = None, *, document: bool = False
+    ) -> str:
+        """Make `content` downloadable for getFile(file_id); returns its file_path. A
+        `document` (a file sent as a file) cannot be sent back as a photo, as in Telegram."""
         if file_path is None:
-            file_path = f"photos/file_{next(self._file_numbers)}.jpg"
+            folder = "documents" if document else "photos"
+            file_path = f"{folder}/file_{next(self._file_numbers)}.jpg"
         with self._lock:
             self._files[file_id] = (file_path, content)
+            if document:
+                self._documents.add(file_id)
         return file_path
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
@@ -328,22 +336,42 @@ class FakeTelegram(LoopbackFake):
         return self._message(params, text=text)
 
     async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
-        content: dict[str, Any] = {"photo": _photo_sizes(str(params.get("photo", "")))}
+        photo = str(params.get("photo", ""))
+        self._check_media_type("photo", photo)
+        content: dict[str, Any] = {"photo": _photo_sizes(photo)}
         if params.get("caption"):
             content["caption"] = params["caption"]
         return self._message(params, **content)
+
+    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
+        document = str(params.get("document", ""))
+        content: dict[str, Any] = {"document": _document(document)}
+        if params.get("caption"):
+            content["caption"] = params["caption"]
+        return self._message(params, **content)
+
+    def _check_media_type(self, kind: str, file_id: str) -> None:
+        if kind == "photo" and file_id in self._documents:
+            raise _ApiError(400, "Bad Request: can't use file of type Document as Photo")
 
     async def _m_sendMediaGroup(self, params: dict[str, Any]) -> Any:
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise _ApiError(400, "Bad Request: wrong number of media specified")
+        kinds = {str(item.get("type", "")) for item in media}
+        if len(kinds) != 1 or not kinds <= {"photo", "document"}:
+            raise _ApiError(400, "Bad Request: documents can't be mixed with other media types")
+        for item in media:
+            self._check_media_type(str(item.get("type")), str(item.get("media", "")))
         group_id = str(13000000000000000 + next(self._file_numbers))
         messages = []
         for item in media:
-            content: dict[str, Any] = {
-                "media_group_id": group_id,
-                "photo": _photo_sizes(str(item.get("media", ""))),
-            }
+            ref = str(item.get("media", ""))
+            content: dict[str, Any] = {"media_group_id": group_id}
+            if item.get("type") == "document":
+                content["document"] = _document(ref)
+            else:
+                content["photo"] = _photo_sizes(ref)
             if item.get("caption"):
                 content["caption"] = item["caption"]
             messages.append(self._message(params, **content))
@@ -497,6 +525,10 @@ def _chat(chat_id: str) -> dict[str, Any]:
         return {"id": int(chat_id), "type": "private", "first_name": "Warga"}
     except ValueError:
         return {"id": -1000000000001, "type": "channel", "title": chat_id}
+
+
+def _document(file_id: str) -> dict[str, Any]:
+    return {"file_id": file_id, "file_unique_id": "d1", "file_name": "foto.jpg"}
 
 
 def _photo_sizes(file_id: str) -> list[dict[str, Any]]:

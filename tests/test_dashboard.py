@@ -13,7 +13,7 @@ import re
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -274,3 +274,44 @@ async def test_names_from_the_configuration_are_escaped(sqlite_url: str, tmp_pat
     assert f"{HOSTILE} " in texts  # the category among the topics, before its <b>count</b>
     assert any(t.startswith(f"{HOSTILE}: ") and t.endswith(" laporan") for t in texts)  # map
     assert any(HOSTILE in t for t in texts if t.startswith("Periode "))  # the summary
+
+
+class MovableClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_the_dashboard_cookie_expires_on_the_server(sqlite_url: str, tmp_path: Path) -> None:
+    clock = MovableClock(END)
+    service: Service = make_service(sqlite_url, tmp_path)
+    service.clock = clock
+    async with serve(create_app(service, workers=False)) as base_url:
+        async with client(base_url) as anonymous:
+            opened = await anonymous.get("/dashboard", params={"token": API_TOKEN})
+        assert opened.status_code == 303
+        cookie = opened.cookies[COOKIE]
+        issued, _, signature = cookie.partition(".")
+        assert issued == str(int(END.timestamp())) and signature
+
+        async def page(value: str) -> int:
+            async with client(base_url) as browser:
+                browser.cookies.set(COOKIE, value, path="/dashboard")
+                return (await browser.get("/dashboard")).status_code
+
+        clock.now = END + timedelta(hours=11, minutes=59)
+        assert await page(cookie) == 200
+        # A browser that keeps the cookie longer than it was told gets nothing for it.
+        clock.now = END + timedelta(hours=12, seconds=1)
+        assert await page(cookie) == 401
+        # Nor can the issue time be moved forward without the token: the HMAC covers it.
+        assert await page(f"{int(clock.now.timestamp())}.{signature}") == 401
+        # A cookie of the old, timeless form opens nothing either; nor does rubbish.
+        assert await page(signature) == 401
+        assert await page("9" * 40 + "." + signature) == 401
+        # A new link gives a new cookie, good from now on.
+        async with client(base_url) as anonymous:
+            again = await anonymous.get("/dashboard", params={"token": API_TOKEN})
+        assert await page(again.cookies[COOKIE]) == 200

@@ -4,6 +4,7 @@ duplicates offered and supported, adding information and photos, and who sees wh
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import telegram_updates as tg
@@ -12,6 +13,13 @@ from fake_telegram import FakeTelegram
 from helpers import eventually
 
 NEIGHBOUR_CHAT = str(NEIGHBOUR["id"])
+
+
+def access_code(filed: str) -> str:
+    """The report code the filing confirmation gives the reporter."""
+    found = re.search(r"Kode laporan Anda: ([A-Z0-9]{6})", filed)
+    assert found, filed
+    return found.group(1)
 
 
 async def test_not_fixed_reopens_the_report_and_tells_the_group(
@@ -139,7 +147,7 @@ async def test_adding_information_and_photos_to_an_open_report(
     sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     async with desk_service(sqlite_url, tmp_path, fake_telegram) as desk:
-        await desk.file_report()
+        code = access_code(await desk.file_report())
         await desk.say(tg.text("tambah"), "tambahan untuk MDN-00001")
         await desk.say(tg.text("Sekarang lubangnya makin lebar, sudah 1 meter"), "Diteruskan")
         told = await desk.expect("Tambahan dari pelapor untuk MDN-00001", GROUP)
@@ -154,14 +162,23 @@ async def test_adding_information_and_photos_to_an_open_report(
         card = await eventually(lambda: [e for e in desk.edits() if "Tambahan: 2" in e["text"]])
         assert "Foto: 1" in card[-1]["text"]
 
-        # One message, ticket and all; from someone else it is flagged as not the reporter's.
-        await desk.say(
+        # One message, ticket and all. From someone else only with the report's code (issue
+        # 14: anyone could post into the officers' group); then it is flagged as not the
+        # reporter's chat.
+        refused = await desk.say(
             tg.text("tambah MDN-00001 warga sekitar sudah pasang tanda", user=NEIGHBOUR),
+            "tidak ditemukan",
+            NEIGHBOUR_CHAT,
+        )
+        assert "TAMBAH MDN-00001 <kode>" in refused
+        await desk.say(
+            tg.text(f"tambah MDN-00001 {code} warga sekitar sudah pasang tanda", user=NEIGHBOUR),
             "sudah diteruskan",
             NEIGHBOUR_CHAT,
         )
-        told = await desk.expect("warga lain (bukan pelapor)", GROUP)
-        assert "pasang tanda" in told
+        told = await desk.expect("lewat kode laporan (bukan chat pelapor)", GROUP)
+        assert "pasang tanda" in told and code not in told
+        assert not [t for t in desk.texts(GROUP) if "sudah pasang tanda" in t and t != told]
 
         # A rejected report takes no more.
         await desk.command("/tolak MDN-00001 di luar wilayah", "Ditolak")
@@ -177,7 +194,7 @@ async def test_check_shows_the_timeline_only_to_the_reporter(
     sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
 ) -> None:
     async with desk_service(sqlite_url, tmp_path, fake_telegram) as desk:
-        await desk.file_report()
+        code = access_code(await desk.file_report())
         await desk.command("/verifikasi MDN-00001 sudah dicek", "Terverifikasi")
         await desk.file_report(
             "Sampah menumpuk di pinggir jalan sudah tiga hari tidak diangkut",
@@ -187,12 +204,25 @@ async def test_check_shows_the_timeline_only_to_the_reporter(
         mine = await desk.say(tg.text("cek MDN-00001"), "Riwayat")
         assert "Terverifikasi" in mine and "sudah dicek" in mine
 
+        # Others learn nothing, not even that the ticket exists (issue 14: they used to see
+        # the status): the answer an unknown ticket gets.
         theirs = await desk.say(
             tg.text("cek MDN-00001", user=NEIGHBOUR), "Tiket MDN-00001", NEIGHBOUR_CHAT
         )
-        assert "Terverifikasi" in theirs and "Riwayat" not in theirs
-        secret = await desk.say(tg.text("cek MDN-00002", user=NEIGHBOUR), "rahasia", NEIGHBOUR_CHAT)
-        assert "Sampah" not in secret and "Diterima" not in secret
+        unknown = await desk.say(
+            tg.text("cek MDN-00099", user=NEIGHBOUR), "Tiket MDN-00099", NEIGHBOUR_CHAT
+        )
+        assert "tidak ditemukan" in unknown
+        assert theirs.replace("MDN-00001", "T") == unknown.replace("MDN-00099", "T")
+        secret = await desk.say(
+            tg.text("cek MDN-00002", user=NEIGHBOUR), "MDN-00002", NEIGHBOUR_CHAT
+        )
+        assert secret.replace("MDN-00002", "T") == unknown.replace("MDN-00099", "T")
+        # With the reporter's code: the status and its history.
+        opened = await desk.say(
+            tg.text(f"cek MDN-00001 {code}", user=NEIGHBOUR), "Riwayat", NEIGHBOUR_CHAT
+        )
+        assert "Terverifikasi" in opened and "sudah dicek" in opened
 
 
 async def test_a_voice_note_added_to_a_filed_report_reaches_the_group_and_the_card(

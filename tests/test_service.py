@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,14 +84,26 @@ async def test_the_reporter_sees_the_timeline_and_others_do_not(
     async with serve(create_app(service, workers=False)):
         reporter = ConsoleCitizen.attach(service, chat_id="warga-1")
         ticket = await file_report(reporter, photo)
+        found = re.search(r"Kode laporan Anda: ([A-Z0-9]{6})", reporter.screen.getvalue())
+        assert found, reporter.screen.getvalue()
+        code = found.group(1)
         assert "Riwayat:" in await reporter.type(f"cek {ticket}")
 
         neighbour = ConsoleCitizen(
             service, ConsoleChannel(reporter.screen, "warga-2"), reporter.screen
         )
+        # Someone else's ticket is answered exactly as a ticket that does not exist (issue 14:
+        # this used to show the status to anyone).
         answer = await neighbour.type(f"cek {ticket}")
-        assert "Diterima, menunggu verifikasi" in answer and "Riwayat:" not in answer
-        assert "tidak ditemukan" in await neighbour.type("cek MDN-00077")
+        unknown = await neighbour.type("cek MDN-00077")
+        assert "tidak ditemukan" in unknown
+        assert answer.replace(ticket, "T") == unknown.replace("MDN-00077", "T")
+        assert "Diterima" not in answer and "Riwayat:" not in answer
+        wrong = await neighbour.type(f"cek {ticket} AAAAAA")
+        assert wrong.replace(ticket, "T") == unknown.replace("MDN-00077", "T")
+        # The reporter's code opens it from anywhere.
+        with_code = await neighbour.type(f"cek {ticket} {code.lower()}")
+        assert "Diterima, menunggu verifikasi" in with_code and "Riwayat:" in with_code
 
 
 async def test_the_same_message_delivered_twice_has_one_effect(

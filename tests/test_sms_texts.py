@@ -104,7 +104,7 @@ class SmsCitizen:
                 )
             return None
         if isinstance(effect, FileReport):
-            return flow.report_filed(self.state, "MDN-00042", "disperkim", ctx)
+            return flow.report_filed(self.state, "MDN-00042", "disperkim", ctx, code="K7M3QX")
         if isinstance(effect, flow.AddInfo):
             if not (effect.text or effect.photo):
                 return flow.add_info_ready(self.state, effect.ticket, ctx)
@@ -266,6 +266,8 @@ def test_every_text_is_gsm7_and_the_short_forms_fit_with_long_values() -> None:
     sample = {
         "city": "Kota Madiun",
         "ticket": "MDN-00042",
+        "code": "K7M3QX",
+        "minutes": 10,
         "verify_days": 3,
         "agency": max((a["name"] for a in madiun.config()["agencies"]), key=len),
         "category": "Infrastruktur Jalan, Jembatan & Trotoar",

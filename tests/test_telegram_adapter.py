@@ -114,7 +114,7 @@ def test_photo_takes_the_largest_size_caption_and_album() -> None:
 def test_image_document_counts_as_photo_other_documents_do_not() -> None:
     msg = only_message(tu.document("DOC-1", mime_type="image/png", caption="foto"))
     assert msg.kind is MessageKind.PHOTO
-    assert msg.media == MediaRef("telegram", "DOC-1", "image/png", 245761)
+    assert msg.media == MediaRef("telegram", "DOC-1", "image/png", 245761, document=True)
     assert msg.text == "foto"
     pdf = only_message(tu.document("DOC-2", mime_type="application/pdf", file_name="surat.pdf"))
     assert (pdf.kind, pdf.text, pdf.media) == (MessageKind.UNSUPPORTED, "document", None)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
+from bot.actions.lookups import LookupLimit, code_matches, new_access_code
 from bot.actions.reports import (
     ACTOR_CITIZEN,
     TELEGRAM,
@@ -26,11 +28,10 @@ from bot.actions.reports import (
     status_notice,
     tell_group,
 )
-from bot.core.ports import EffectContext
+from bot.core.ports import ApplyEffects, EffectContext
 from intake import flow
 from intake.status import StatusEvent, StatusView, render_status, status_label
 from intake.types import (
-    InboundMessage,
     MediaRef,
     Reply,
     ReportStatus,
@@ -46,24 +47,36 @@ log = logging.getLogger(__name__)
 
 
 Handler = Callable[[Any, flow.ConversationState, EffectContext], Awaitable[flow.Outcome]]
+LookupHandler = Callable[
+    [Any, flow.ConversationState, EffectContext, LookupLimit], Awaitable[flow.Outcome]
+]
 
 
-async def apply_effects(
-    outcome: flow.Outcome, ctx: EffectContext
-) -> tuple[flow.ConversationState, list[Reply]]:
-    state, replies = outcome.state, list(outcome.replies)
-    for effect in outcome.effects:
-        handler = HANDLERS.get(type(effect))
-        if handler is None:
-            raise TypeError(f"no handler for effect {type(effect).__name__}")
-        result = await handler(effect, state, ctx)
-        if isinstance(effect, flow.FindDuplicates) and result.replies and effect.summary:
-            # The offer is the one question now: the summary (and its numbered choices,
-            # which would clash with the offer's on SMS) comes again if the citizen goes on.
-            replies = [r for r in replies if r.text != effect.summary]
-        state = result.state
-        replies.extend(result.replies)
-    return state, replies
+def citizen_effects(lookups: LookupLimit) -> ApplyEffects:
+    """The pipeline's effect handlers; `lookups` limits each sender's refused lookups."""
+
+    async def apply_effects(
+        outcome: flow.Outcome, ctx: EffectContext
+    ) -> tuple[flow.ConversationState, list[Reply]]:
+        state, replies = outcome.state, list(outcome.replies)
+        for effect in outcome.effects:
+            looking_up = LOOKUP_HANDLERS.get(type(effect))
+            if looking_up is not None:
+                result = await looking_up(effect, state, ctx, lookups)
+            else:
+                handler = HANDLERS.get(type(effect))
+                if handler is None:
+                    raise TypeError(f"no handler for effect {type(effect).__name__}")
+                result = await handler(effect, state, ctx)
+            if isinstance(effect, flow.FindDuplicates) and result.replies and effect.summary:
+                # The offer is the one question now: the summary (and its numbered choices,
+                # which would clash with the offer's on SMS) comes again if the citizen goes on.
+                replies = [r for r in replies if r.text != effect.summary]
+            state = result.state
+            replies.extend(result.replies)
+        return state, replies
+
+    return apply_effects
 
 
 async def file_report(
@@ -79,17 +92,55 @@ async def file_report(
         contact_id=ctx.contact.id,
         agency_id=agency_id,
         now=ctx.now,
+        access_code=(code := new_access_code()),
     )
     log.info("report %s filed via %s", report.ticket, ctx.message.channel)
     await report_filed(ctx.uow, effect_env(ctx), report)  # the officers' card
-    return flow.report_filed(state, report.ticket, agency_id or "", ctx.flow)
+    return flow.report_filed(state, report.ticket, agency_id or "", ctx.flow, code=code)
 
 
 async def check_status(
-    effect: flow.CheckStatus, state: flow.ConversationState, ctx: EffectContext
+    effect: flow.CheckStatus,
+    state: flow.ConversationState,
+    ctx: EffectContext,
+    lookups: LookupLimit,
 ) -> flow.Outcome:
-    view = await status_view(ctx.uow, effect.ticket, ctx.message)
+    """The status for the reporter (with its history) or a holder of the report's code; the
+    same status without history for a supporter; the unknown-ticket answer for anyone else."""
+    message = ctx.message
+    report = await ctx.uow.reports.get(effect.ticket)
+    view = None
+    if report is not None and _is_reporter(ctx, report):
+        view = await status_view(ctx.uow, report, asked_by_reporter=True)
+    elif lookups.blocked(message.channel, message.sender_id, ctx.now):
+        return _lookups_limited(ctx, state, lookups)
+    elif report is not None and code_matches(await _code_of(ctx, report), effect.code):
+        view = await status_view(ctx.uow, report, asked_by_reporter=True)
+    elif report is not None and await _is_supporter(ctx, report):
+        view = await status_view(ctx.uow, report, asked_by_reporter=False)
+    else:
+        lookups.refused(message.channel, message.sender_id, ctx.now)
     return flow.Outcome(state, [render_status(view, effect.ticket, state.lang, ctx.catalog)])
+
+
+def _lookups_limited(
+    ctx: EffectContext, state: flow.ConversationState, lookups: LookupLimit
+) -> flow.Outcome:
+    minutes = max(1, int(lookups.window.total_seconds() // 60))
+    return _say(ctx, state, "lookups_limited", minutes=minutes)
+
+
+async def _code_of(ctx: EffectContext, report: Report) -> str | None:
+    assert report.id is not None
+    return await ctx.uow.reports.access_code(report.id)
+
+
+async def _is_supporter(ctx: EffectContext, report: Report) -> bool:
+    assert report.id is not None
+    return any(
+        s.channel == ctx.message.channel and s.chat_id == ctx.message.chat_id
+        for s in await ctx.uow.desk.supporters(report.id)
+    )
 
 
 async def conversation_ended(
@@ -99,16 +150,9 @@ async def conversation_ended(
     return flow.Outcome(state)
 
 
-async def status_view(uow: UnitOfWork, ticket: str, message: InboundMessage) -> StatusView | None:
-    report = await uow.reports.get(ticket)
-    if report is None or report.id is None:
-        return None
-    contact = await uow.contacts.get(message.channel, message.sender_id)
-    by_reporter = (
-        contact is not None
-        and report.contact_id == contact.id
-        and report.channel == message.channel
-    )
+async def status_view(uow: UnitOfWork, report: Report, *, asked_by_reporter: bool) -> StatusView:
+    """The report as a status answer shows it (`asked_by_reporter`: with its history)."""
+    assert report.id is not None
     events = await uow.reports.timeline(report.id)
     return StatusView(
         ticket=report.ticket,
@@ -116,7 +160,7 @@ async def status_view(uow: UnitOfWork, ticket: str, message: InboundMessage) -> 
         category_id=report.category_id,
         agency_id=report.agency_id,
         confidential=report.confidential,
-        asked_by_reporter=by_reporter,
+        asked_by_reporter=asked_by_reporter,
         events=[StatusEvent(e.created_at, e.status, e.note or "") for e in events],
     )
 
@@ -223,16 +267,33 @@ async def reopen_report(
 
 
 async def add_info(
-    effect: flow.AddInfo, state: flow.ConversationState, ctx: EffectContext
+    effect: flow.AddInfo,
+    state: flow.ConversationState,
+    ctx: EffectContext,
+    lookups: LookupLimit,
 ) -> flow.Outcome:
     """Check the ticket (starting to add), or pass an addition on to the report's group.
 
-    Anyone who knows an open ticket may add to it (an SMS reporter sends photos over WhatsApp);
-    officers are told whether the addition came from the reporter's own chat.
+    The reporting contact may add to their report, and so may whoever gives its access code
+    first ("TAMBAH MDN-00042 K7M3QX", e.g. an SMS reporter sending photos over WhatsApp):
+    the conversation then stays admitted while it adds. Anyone else gets the unknown-ticket
+    answer. Officers are told whether the addition came from the reporter's own chat.
     """
+    message = ctx.message
     report = await ctx.uow.reports.get(effect.ticket)
-    if report is None or report.id is None:
-        return flow.add_info_refused(state, effect.ticket, "check_not_found", ctx.flow)
+    admitted = report is not None and (
+        _is_reporter(ctx, report)
+        or (state.step is flow.Step.ADD_INFO and state.adding_to == report.ticket)
+    )
+    if not admitted:
+        if lookups.blocked(message.channel, message.sender_id, ctx.now):
+            return _lookups_limited(ctx, state, lookups)
+        code, _, rest = effect.text.strip().partition(" ")
+        if report is None or not code_matches(await _code_of(ctx, report), code):
+            lookups.refused(message.channel, message.sender_id, ctx.now)
+            return flow.add_info_refused(state, effect.ticket, "add_info_not_found", ctx.flow)
+        effect = replace(effect, text=rest.strip())  # the code is the key, not an addition
+    assert report is not None and report.id is not None
     if report.status not in open_statuses():
         return flow.add_info_refused(state, report.ticket, "add_info_closed", ctx.flow)
     if not effect.text and effect.photo is None:
@@ -272,6 +333,8 @@ def _addition_for_group(env: DeskEnv, report: Report, effect: flow.AddInfo, own:
     caption = env.text("citizen_photo" if own else "citizen_photo_other", ticket=report.ticket)
     if effect.text:
         caption += f"\n{effect.text}"
+    if photo.document:  # a file: Telegram sends its file id only as a document
+        return Reply(caption[:1000], documents=(photo.ref,))
     return Reply(caption[:1000], photos=(photo.ref,))
 
 
@@ -310,12 +373,15 @@ async def look_for_duplicates(
 
 HANDLERS: dict[type, Handler] = {
     flow.FileReport: file_report,
-    flow.CheckStatus: check_status,
     flow.ConversationEnded: conversation_ended,
     # duplicates and following up a filed report (officer desk, issue 6)
     flow.FindDuplicates: look_for_duplicates,
     flow.RateReport: rate_report,
     flow.ReopenReport: reopen_report,
-    flow.AddInfo: add_info,
     flow.SupportReport: support_report,
+}
+# Effects that look a report up by its ticket: limited per sender (`LookupLimit`).
+LOOKUP_HANDLERS: dict[type, LookupHandler] = {
+    flow.CheckStatus: check_status,
+    flow.AddInfo: add_info,
 }

@@ -198,8 +198,26 @@ async def card_view(
 
 
 def _shareable(photos: list[Attachment]) -> list[Attachment]:
-    """Photos officers can be shown in Telegram: Telegram photos, by their file id."""
-    return [p for p in photos if p.channel == TELEGRAM and p.mime in ("", "image/jpeg")]
+    """Photos officers can be shown in Telegram: Telegram photos by their file id, and images
+    the citizen sent as files (documents: shown as documents, see `_card_media`)."""
+    return [
+        p
+        for p in photos
+        if p.channel == TELEGRAM
+        and (p.mime in ("", "image/jpeg") or (p.document and p.mime.startswith("image/")))
+    ]
+
+
+def _card_media(caption: str, photos: list[Attachment], point: GeoPoint | None) -> Reply:
+    """The card's photos (the first MAX_CARD_PHOTOS), split into photos and documents: a
+    document's file id can only be sent as a document (an album never mixes the two)."""
+    shown = photos[:MAX_CARD_PHOTOS]
+    return Reply(
+        caption,
+        photos=tuple(p.platform_ref for p in shown if not p.document),
+        documents=tuple(p.platform_ref for p in shown if p.document),
+        location=point,
+    )
 
 
 async def render_report_card(
@@ -276,7 +294,7 @@ async def post_card(
     outbox_id = await uow.outbox.add(
         key, TELEGRAM, chat_id, card_reply.to_dict(), env.now, now=env.now
     )
-    photos = [a.platform_ref for a in _shareable(await uow.reports.attachments(report.id))]
+    photos = _shareable(await uow.reports.attachments(report.id))
     point = (
         GeoPoint(report.lat, report.lon)
         if report.lat is not None and report.lon is not None
@@ -285,7 +303,7 @@ async def post_card(
     media_outbox_id = None
     if photos or point:
         caption = env.text("card_media", ticket=report.ticket) if photos else ""
-        media = Reply(caption, photos=tuple(photos[:MAX_CARD_PHOTOS]), location=point)
+        media = _card_media(caption, photos, point)
         media_outbox_id = await uow.outbox.add(
             key, TELEGRAM, chat_id, media.to_dict(), env.now, now=env.now
         )

@@ -117,13 +117,17 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[OutboxMessage]:
         now = self.clock()
         if self.tracker is None:
-            return await self.store.claim_outbox(now, self.lease_seconds, limit)
+            return await self.store.claim_outbox(
+                now, self.lease_seconds, limit, channels=list(self.senders)
+            )
         lease_until = now + timedelta(seconds=self.lease_seconds)  # as the claim computes it
         try:
             await self.tracker.claiming(lease_until)
         except Exception as exc:  # tracking only speeds up recovery; leases still expire
             log.warning("could not record an outbox claim: %s", exc)
-        rows = await self.store.claim_outbox(now, self.lease_seconds, limit)
+        rows = await self.store.claim_outbox(
+            now, self.lease_seconds, limit, channels=list(self.senders)
+        )
         try:
             await self.tracker.claimed(lease_until, rows)
         except Exception as exc:
@@ -159,12 +163,14 @@ class Dispatcher:
     async def _deliver_row(self, row: OutboxMessage) -> None:
         assert row.id is not None
         sender = self.senders.get(row.channel)
-        if sender is None:
+        if sender is None:  # claimed only for channels with a sender: it was removed since
+            log.warning("%s reply %s is dead: no sender for its channel", row.channel, row.id)
             await self.store.outbox_dead(row.id, f"no sender for channel {row.channel!r}")
             return
         try:
             reply = Reply.from_dict(row.payload)
         except (KeyError, TypeError, ValueError) as exc:
+            log.warning("%s reply %s is dead: unreadable payload", row.channel, row.id)
             await self.store.outbox_dead(row.id, f"unreadable payload: {exc}")
             return
         try:
@@ -185,7 +191,7 @@ class Dispatcher:
         assert row.id is not None
         attempts = row.attempts + 1
         if error.failure is SendFailure.UNREACHABLE:
-            log.info("%s chat unreachable: %s", row.channel, error.reason)
+            log.warning("%s chat unreachable, reply is dead: %s", row.channel, error.reason)
             await self.store.outbox_dead(row.id, error.reason)
             await self._mark_unreachable(row.channel, row.chat_id)
         elif error.failure is SendFailure.WAIT:

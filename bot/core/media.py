@@ -56,7 +56,7 @@ class MediaFetcher:
         now = self.clock()
         due = [
             a
-            for a in await self.store.pending_attachments(limit=50)
+            for a in await self.store.pending_attachments(limit=50, channels=list(self.senders))
             if a.id is not None and self._not_before.get(a.id, now) <= now
         ]
         for attachment in due:

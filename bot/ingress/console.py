@@ -12,6 +12,7 @@ from channels.console import HELP, ConsoleChannel
 from channels.wire import clean_text
 
 QUIT = {"/keluar", "/quit", "/exit"}
+POLL_SECONDS = 1.0  # while waiting for a line: how often to send what others queued
 
 
 async def converse(
@@ -21,14 +22,24 @@ async def converse(
     clock: Clock,
     lines: TextIO,
     out: TextIO,
+    *,
+    poll_seconds: float = POLL_SECONDS,
 ) -> None:
     """Read lines until end of input or a quit word; each line is one citizen message, and the
-    outbox is drained (so the replies are printed) before the next prompt."""
+    outbox is drained (so the replies are printed) before the next prompt. While waiting for a
+    line the outbox is drained every `poll_seconds`, so what an officer or `lapor serve` queued
+    for the console (a status update, a reply) is printed too."""
     out.write(HELP + "\n")
     out.write("\nanda> ")
     out.flush()
     while True:
-        line = await asyncio.to_thread(lines.readline)
+        reading = asyncio.ensure_future(asyncio.to_thread(lines.readline))
+        while not reading.done():
+            await asyncio.wait({reading}, timeout=poll_seconds)
+            if not reading.done() and await drain():
+                out.write("\nanda> ")
+                out.flush()
+        line = reading.result()
         if not line or line.strip().lower() in QUIT:
             break
         if not line.strip():

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from bot.actions import officer
 from bot.actions.reports import ACTOR_API, ActionError, Actor, DeskEnv, find_report
 from bot.analytics.stats import MOMENTS, StatsQuery, compute_stats, parse_moment, stats_reader
+from bot.core.deadletters import describe
 from bot.core.ports import Clock
 from bot.settings import Settings
 from channels.wire import clean_text
@@ -148,6 +149,7 @@ class ReportApi:
             "/reports/{ticket}/replies", self.reply_to_reporter, methods=["POST"], status_code=201
         )
         router.add_api_route("/stats", self.report_stats, methods=["GET"])
+        router.add_api_route("/outbox", self.list_outbox, methods=["GET"])
         return router
 
     def require_token(self, request: Request) -> None:
@@ -271,6 +273,25 @@ class ReportApi:
             raise HTTPException(_ACTION_STATUS.get(exc.code, 409), detail=exc.message) from None
         self.wake()
         return {"message": result}
+
+    async def list_outbox(
+        self,
+        status: Literal["dead", "waiting", "pending", "inflight", "sent"] = "dead",
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    ) -> dict[str, Any]:
+        """Replies in one outbox status, newest first (by default the dead letters: replies
+        that will not go out unless retried with `lapor outbox --retry`), and how many rows
+        each status holds."""
+        rows = await self.store.outbox_listing([status], limit=limit, offset=offset)
+        counts = await self.store.outbox_counts()
+        return {
+            "status": status,
+            "counts": counts,
+            "rows": [describe(row) for row in rows],
+            "limit": limit,
+            "offset": offset,
+        }
 
     async def report_stats(
         self,

@@ -13,8 +13,9 @@ markupsafe.Markup built only with `Markup.format`, which escapes every value put
 Access: one of `service.api_tokens`, given as `Authorization: Bearer <token>` (scripts) or as
 `?token=<token>` (a browser: the link an admin opens). A valid `?token=` is answered with a
 redirect to the same page without it and an HttpOnly, SameSite=Strict cookie scoped to
-/dashboard, so the token leaves the address bar and the browser history; the cookie holds an
-HMAC of the token, not the token, and is no key to the REST API.
+/dashboard, so the token leaves the address bar and the browser history; the cookie holds its
+issue time and an HMAC of it under the token (not the token), is refused by the server
+COOKIE_MAX_AGE after it was issued, and is no key to the REST API.
 """
 
 from __future__ import annotations
@@ -35,15 +36,18 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
+from bot.core.deadletters import describe
 from bot.core.ports import Clock
 from bot.settings import Settings, load_boundaries
 from intake.summary import channel_name, format_hours, format_number, format_percent
-from storage import Database
+from storage import Database, Store
 from storage.analytics import Window
 
 COOKIE = "lapor_dashboard"
-COOKIE_MAX_AGE = 12 * 3600
+COOKIE_MAX_AGE = 12 * 3600  # seconds; checked by the server, not only by the browser
+COOKIE_CLOCK_SKEW = 60  # seconds a cookie's issue time may lie ahead of our clock
 DEFAULT_WEEKS = 12
+DEAD_LETTERS_SHOWN = 5  # the newest dead letters listed on the page (all: GET /api/outbox)
 HEADERS = {
     # Nothing runs and nothing loads: inline styles and the page itself only.
     "Content-Security-Policy": (
@@ -80,8 +84,11 @@ def _tokens(settings: Settings) -> list[bytes]:
     return [t.get_secret_value().encode() for t in settings.service.api_tokens]
 
 
-def _cookie_value(token: bytes) -> str:
-    return hmac.new(token, b"lapor-dashboard-cookie", hashlib.sha256).hexdigest()
+def _cookie_value(token: bytes, issued: int) -> str:
+    """`<issued>.<HMAC of the issue time under the token>`: a browser's cookie, worth
+    COOKIE_MAX_AGE seconds from `issued` (Unix seconds) whatever the browser keeps."""
+    mac = hmac.new(token, f"lapor-dashboard-cookie:{issued}".encode(), hashlib.sha256)
+    return f"{issued}.{mac.hexdigest()}"
 
 
 def _valid_token(given: str, settings: Settings) -> bool:
@@ -89,17 +96,27 @@ def _valid_token(given: str, settings: Settings) -> bool:
     return bool(raw) and any(hmac.compare_digest(raw, t) for t in _tokens(settings))
 
 
-def _valid_cookie(given: str, settings: Settings) -> bool:
-    return bool(given) and any(
-        hmac.compare_digest(given.encode(), _cookie_value(t).encode()) for t in _tokens(settings)
+def _valid_cookie(given: str, settings: Settings, now: datetime) -> bool:
+    """Signed by one of the tokens, issued at most COOKIE_MAX_AGE seconds ago (and not in the
+    future beyond a little clock skew)."""
+    issued_text, dot, _ = given.partition(".")
+    if not dot or not issued_text.isdigit() or len(issued_text) > 12:
+        return False
+    issued = int(issued_text)
+    age = now.timestamp() - issued
+    if not -COOKIE_CLOCK_SKEW <= age <= COOKIE_MAX_AGE:
+        return False
+    return any(
+        hmac.compare_digest(given.encode(), _cookie_value(t, issued).encode())
+        for t in _tokens(settings)
     )
 
 
-def _authorised(request: Request, settings: Settings) -> bool:
+def _authorised(request: Request, settings: Settings, now: datetime) -> bool:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and _valid_token(token, settings):
         return True
-    return _valid_cookie(request.cookies.get(COOKIE, ""), settings)
+    return _valid_cookie(request.cookies.get(COOKIE, ""), settings, now)
 
 
 @dataclass(frozen=True)
@@ -131,7 +148,7 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
         redirect = RedirectResponse(target, status_code=303, headers=HEADERS)
         redirect.set_cookie(
             COOKIE,
-            _cookie_value(token.strip().encode()),
+            _cookie_value(token.strip().encode(), int(source.clock().timestamp())),
             max_age=COOKIE_MAX_AGE,
             path="/dashboard",
             httponly=True,
@@ -139,10 +156,10 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
             secure=request.url.scheme == "https",
         )
         return redirect
-    if not _authorised(request, settings):
+    now: datetime = source.clock()
+    if not _authorised(request, settings, now):
         return _page_401()
     tz = ZoneInfo(settings.service.timezone)
-    now: datetime = source.clock()
     try:
         since = parse_moment(request.query_params.get("since"), tz, name="since")
         until = parse_moment(request.query_params.get("until"), tz, name="until")
@@ -161,6 +178,9 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
     async with reader.queries() as q:
         weekly = await q.weekly(window, offset)
         by_kelurahan = await q.count_by(window, "kelurahan")
+    outbox = Store(source.db)
+    dead_count = (await outbox.outbox_counts()).get("dead", 0)
+    dead = await outbox.outbox_listing(["dead"], limit=DEAD_LETTERS_SHOWN) if dead_count else []
     page = render_page(
         stats,
         settings,
@@ -168,6 +188,7 @@ async def dashboard(request: Request, source: DashboardSource) -> Response:
         by_kelurahan={k: n for k, n in by_kelurahan.items() if k},
         since=since.astimezone(tz).date(),
         until=(until.astimezone(tz) - timedelta(microseconds=1)).date() if until else None,
+        dead_letters=(dead_count, [describe(row) for row in dead]),
     )
     return HTMLResponse(page, headers=HEADERS)
 
@@ -195,7 +216,9 @@ def render_page(
     by_kelurahan: Mapping[str, int],
     since: date | None,
     until: date | None,
+    dead_letters: tuple[int, Sequence[Mapping[str, Any]]] = (0, ()),
 ) -> str:
+    """The page; `dead_letters` is (how many replies are dead, the newest few described)."""
     reports, hours, sla = stats["reports"], stats["hours"], stats["sla"]
     satisfaction = stats["satisfaction"]
     tiles = [
@@ -229,6 +252,8 @@ def render_page(
         respond_days=sla["respond_days"],
         agency_chart=agency_chart(stats.get("groups", [])),
         kelurahan_map=kelurahan_map(settings, by_kelurahan),
+        dead_count=format_number(dead_letters[0], "id"),
+        dead_letters=dead_letters[1],
         topics=[
             (
                 "Kategori",

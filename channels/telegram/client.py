@@ -38,6 +38,7 @@ from channels.telegram.payloads import ALLOWED_UPDATES, CHANNEL
 from channels.telegram.render import (
     CAPABILITIES,
     BotCall,
+    SendDocument,
     SendLocation,
     SendMediaGroup,
     SendMessage,
@@ -187,6 +188,10 @@ class TelegramSender:
         elif isinstance(call, SendPhoto):
             message = await self._bot.send_photo(
                 chat_id, call.photo, caption=call.caption, reply_markup=call.reply_markup
+            )
+        elif isinstance(call, SendDocument):
+            message = await self._bot.send_document(
+                chat_id, call.document, caption=call.caption, reply_markup=call.reply_markup
             )
         elif isinstance(call, SendMediaGroup):
             messages = await self._bot.send_media_group(chat_id, call.media)

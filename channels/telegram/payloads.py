@@ -206,7 +206,9 @@ def _parse_message(
     if msg.document is not None:
         doc = msg.document
         if (doc.mime_type or "").lower().startswith("image/"):
-            media = MediaRef(CHANNEL, doc.file_id, doc.mime_type or "", doc.file_size)
+            media = MediaRef(
+                CHANNEL, doc.file_id, doc.mime_type or "", doc.file_size, document=True
+            )
             return _media_message(MessageKind.PHOTO, media, caption, msg, base), ""
         return InboundMessage(kind=MessageKind.UNSUPPORTED, text="document", **base), ""
     content = [k for k in raw if k not in _ENVELOPE_KEYS]

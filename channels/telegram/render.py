@@ -16,6 +16,9 @@ anything is sent.
   text drops the removal, the location keyboard being one-time anyway).
 - Photos: first, as sendPhoto (one) or sendMediaGroup (2-10, in batches of 10); the text is
   their caption when it fits 1024 characters and no keyboard stands in the way.
+- Documents (images the citizen sent as files): after the photos, as sendDocument or albums of
+  documents (Telegram sends a document's file id only as a document, and never mixes documents
+  and photos in one album); without photos they carry the caption as photos would.
 - Location: sendLocation, last.
 """
 
@@ -28,6 +31,7 @@ from typing import Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
     InputMediaPhoto,
     KeyboardButton,
     ReplyKeyboardMarkup,
@@ -124,8 +128,15 @@ class SendPhoto:
 
 
 @dataclass(frozen=True)
+class SendDocument:
+    document: str  # a file_id or an URL
+    caption: str | None = None
+    reply_markup: Markup | None = None
+
+
+@dataclass(frozen=True)
 class SendMediaGroup:
-    media: list[InputMediaPhoto]
+    media: list[InputMediaPhoto] | list[InputMediaDocument]  # one kind per album
 
 
 @dataclass(frozen=True)
@@ -134,29 +145,34 @@ class SendLocation:
     longitude: float
 
 
-BotCall = SendMessage | SendPhoto | SendMediaGroup | SendLocation
+BotCall = SendMessage | SendPhoto | SendDocument | SendMediaGroup | SendLocation
 
 
 def render(reply: Reply) -> list[BotCall]:
     """The Bot API calls (without the chat) that together say `reply`, in order."""
     text = reply.text if reply.text.strip() else ""
     first, last = markups(reply)
-    photos = list(reply.photos)
-    if not (text or photos or reply.location):
+    # The media that may carry the text: the photos, else the documents.
+    media, as_documents = (
+        (list(reply.photos), False) if reply.photos else (list(reply.documents), True)
+    )
+    more_documents = list(reply.documents) if reply.photos else []
+    if not (text or media or reply.location):
         raise SendError(SendFailure.DEAD, "empty reply: no text, photos or location")
     if not text:
         first = None
-        if last is not None and len(photos) != 1:
+        if last is not None and len(media) != 1:
             raise SendError(SendFailure.DEAD, "a keyboard needs a text message or one photo")
 
     calls: list[BotCall] = []
-    single = len(photos) == 1
-    if photos and utf16_len(text) <= MAX_CAPTION and first is None and (single or last is None):
+    single = len(media) == 1
+    if media and utf16_len(text) <= MAX_CAPTION and first is None and (single or last is None):
         # The text rides on the photos as a caption (and the keyboard on a single photo).
-        calls += _photos(photos, text, last)
+        calls += _photos(media, text, last, as_documents=as_documents)
         text = ""
-    elif photos:
-        calls += _photos(photos, "", None)
+    elif media:
+        calls += _photos(media, "", None, as_documents=as_documents)
+    calls += _photos(more_documents, "", None, as_documents=True)
 
     if text:
         pieces = split_text(text)
@@ -185,13 +201,24 @@ def markups(reply: Reply) -> tuple[Markup | None, Markup | None]:
     return None, None
 
 
-def _photos(photos: list[str], caption: str, markup: Markup | None) -> list[BotCall]:
+def _photos(
+    photos: list[str], caption: str, markup: Markup | None, *, as_documents: bool = False
+) -> list[BotCall]:
+    """Photos (or documents) one by one or in albums of up to 10, the caption on the first."""
     calls: list[BotCall] = []
     for start in range(0, len(photos), MAX_ALBUM):
         batch = photos[start : start + MAX_ALBUM]
         text = caption if start == 0 else ""
-        if len(batch) == 1:
+        if len(batch) == 1 and as_documents:
+            calls.append(SendDocument(batch[0], caption=text or None, reply_markup=markup))
+        elif len(batch) == 1:
             calls.append(SendPhoto(batch[0], caption=text or None, reply_markup=markup))
+        elif as_documents:
+            documents = [
+                InputMediaDocument(ref, caption=text if i == 0 and text else None)
+                for i, ref in enumerate(batch)
+            ]
+            calls.append(SendMediaGroup(documents))
         else:
             media = [
                 InputMediaPhoto(ref, caption=text if i == 0 and text else None)

@@ -16,6 +16,7 @@ class FileReport:
 @dataclass(frozen=True)
 class CheckStatus:
     ticket: str
+    code: str = ""  # the report's access code, when the asker gave one ("cek MDN-00042 K7M3QX")
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,7 @@ class ConversationState:
                 "place": _place_to_dict(d.place),
                 "photos": [
                     {"channel": p.channel, "ref": p.ref, "mime": p.mime, "size": p.size}
+                    | ({"document": True} if p.document else {})
                     for p in d.photos
                 ],
                 "anonymous": d.anonymous,
@@ -110,7 +111,13 @@ class ConversationState:
             category_id=d.get("category_id"),
             place=_place_from_dict(d.get("place")),
             photos=[
-                MediaRef(p["channel"], p["ref"], p.get("mime", ""), p.get("size"))
+                MediaRef(
+                    p["channel"],
+                    p["ref"],
+                    p.get("mime", ""),
+                    p.get("size"),
+                    bool(p.get("document", False)),
+                )
                 for p in d.get("photos", [])
             ],
             anonymous=bool(d.get("anonymous", False)),

@@ -99,15 +99,17 @@ def step(state: ConversationState | None, message: InboundMessage, ctx: FlowCont
 
 
 def report_filed(
-    state: ConversationState, ticket: str, agency_id: str, ctx: FlowContext
+    state: ConversationState, ticket: str, agency_id: str, ctx: FlowContext, *, code: str = ""
 ) -> Outcome:
-    """What to tell the citizen once the pipeline has stored the report under `ticket`."""
+    """What to tell the citizen once the pipeline has stored the report under `ticket` (and
+    its access `code`)."""
     state = replace(state, last_ticket=ticket)
     text = text_for(
         ctx,
         state,
         "filed",
         ticket=ticket,
+        code=code,
         verify_days=ctx.catalog.verify_days,
         agency=ctx.catalog.agency_name(agency_id),
     )
@@ -134,7 +136,7 @@ def _on_command(state: ConversationState, command: ParsedCommand, ctx: FlowConte
             if not ticket:
                 example = f"{ctx.catalog.ticket_prefix}-00012"
                 return Outcome(state, [say(ctx, state, "check_usage", example=example)])
-            return Outcome(state, effects=[CheckStatus(ticket)])
+            return Outcome(state, effects=[CheckStatus(ticket, command.code)])
         case Command.LANGUAGE:
             lang = command.argument if command.argument in ("id", "en") else state.lang
             state = replace(state, lang=lang)
