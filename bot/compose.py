@@ -73,6 +73,8 @@ class StartupError(Exception):
 def prepare_database(settings: Settings) -> None:
     """Bring the schema up to date on SQLite; on PostgreSQL insist that `lapor migrate` ran."""
     url = settings.storage.database_url
+    if migrate.is_current(url):
+        return  # the usual case, told without loading alembic
     if url.startswith("sqlite"):
         migrate.upgrade(url)
         return
