@@ -570,9 +570,12 @@ class SmsCitizen(Platform):
         if out.kind != "text":
             raise ValueError(f"SMS carries only text, not {out.kind}")
         n = next(_counter)
-        form = {"MessageSid": f"SMbench{n:010d}", "From": self.chat_id, "To": "+6281100000000"}
+        sid = f"SM{n:032x}"  # Twilio's form: SM and 32 hex digits (others are ignored)
+        form = {"MessageSid": sid, "From": self.chat_id, "To": "+6281100000000"}
         form["Body"] = out.text
         events = sms_twilio.parse_webhook(form, datetime.now(UTC))
+        if not events.messages:
+            raise ValueError(f"the Twilio form was not read as a message: {events.ignored}")
         return [(m, form) for m in events.messages]
 
 
