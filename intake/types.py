@@ -104,6 +104,7 @@ class Reply:
     remove_keyboard: bool = False
     photos: tuple[str, ...] = ()  # platform refs of photos to show (officer cards)
     documents: tuple[str, ...] = ()  # ... and of images the citizen sent as files
+    voices: tuple[str, ...] = ()  # ... and of the citizen's voice notes, to play
     location: GeoPoint | None = None
     notice: StatusNotice | None = None
     lang: str = ""  # the language of `text` ("id"/"en"; "" = unknown), for channels that add words
@@ -119,6 +120,7 @@ class Reply:
             "remove_keyboard": self.remove_keyboard,
             "photos": list(self.photos),
             "documents": list(self.documents),
+            "voices": list(self.voices),
             "location": (
                 {"lat": self.location.lat, "lon": self.location.lon} if self.location else None
             ),
@@ -144,6 +146,7 @@ class Reply:
             remove_keyboard=bool(d.get("remove_keyboard", False)),
             photos=tuple(d.get("photos", [])),
             documents=tuple(d.get("documents", [])),
+            voices=tuple(d.get("voices", [])),
             location=GeoPoint(loc["lat"], loc["lon"]) if loc else None,
             notice=StatusNotice(notice["ticket"], notice["status"]) if notice else None,
             lang=str(d.get("lang") or ""),

@@ -60,6 +60,7 @@ _METHODS = {
         "sendMessage",
         "sendPhoto",
         "sendDocument",
+        "sendVoice",
         "sendMediaGroup",
         "sendLocation",
         "editMessageText",
@@ -350,9 +351,28 @@ class FakeTelegram(LoopbackFake):
             content["caption"] = params["caption"]
         return self._message(params, **content)
 
+    async def _m_sendVoice(self, params: dict[str, Any]) -> Any:
+        voice = str(params.get("voice", ""))
+        if not voice:
+            raise _ApiError(400, "Bad Request: there is no voice in the request")
+        self._check_media_type("voice", voice)
+        content: dict[str, Any] = {
+            "voice": {
+                "file_id": voice,
+                "file_unique_id": "v1",
+                "duration": 3,
+                "mime_type": "audio/ogg",
+            }
+        }
+        if params.get("caption"):
+            content["caption"] = params["caption"]
+        return self._message(params, **content)
+
     def _check_media_type(self, kind: str, file_id: str) -> None:
-        if kind == "photo" and file_id in self._documents:
-            raise _ApiError(400, "Bad Request: can't use file of type Document as Photo")
+        if kind in ("photo", "voice") and file_id in self._documents:
+            raise _ApiError(
+                400, f"Bad Request: can't use file of type Document as {kind.capitalize()}"
+            )
 
     async def _m_sendMediaGroup(self, params: dict[str, Any]) -> Any:
         media = params.get("media")

@@ -146,6 +146,14 @@ def test_voice() -> None:
     assert msg.media == MediaRef("telegram", "VOICE-1", "audio/ogg", 15360)
 
 
+def test_an_audio_file_is_a_voice_message_kept_as_a_file() -> None:
+    """Its file id cannot be sent back as a voice note, so officers are not sent it as one."""
+    audio = {"file_id": "AUDIO-1", "file_unique_id": "a1", "duration": 60, "mime_type": "audio/ogg"}
+    msg = only_message(tu.message_update({"audio": audio}))
+    assert msg.kind is MessageKind.VOICE
+    assert msg.media == MediaRef("telegram", "AUDIO-1", "audio/ogg", None, document=True)
+
+
 @pytest.mark.parametrize(
     ("update", "name"),
     [
@@ -505,6 +513,28 @@ async def test_one_photo_with_buttons_is_one_message(
     assert (call.params["photo"], call.params["caption"]) == ("P1", "Laporan baru")
     assert "inline_keyboard" in call.params["reply_markup"]
     assert fake_telegram.methods == ["sendPhoto"]
+
+
+async def test_voice_notes_follow_the_photos_and_carry_the_caption_when_alone(
+    sender: TelegramSender,
+    fake_telegram: FakeTelegram,  # noqa: F811
+) -> None:
+    await sender.send(
+        CHAT,
+        Reply(
+            "📷 MDN-00001", photos=("P1",), voices=("V1", "V2"), location=GeoPoint(-7.63, 111.52)
+        ),
+    )
+    assert fake_telegram.methods == ["sendPhoto", "sendVoice", "sendVoice", "sendLocation"]
+    first, second = fake_telegram.calls_to("sendVoice")
+    assert (first.params["voice"], second.params["voice"]) == ("V1", "V2")
+    assert "caption" not in first.params  # the caption rode on the photo
+    fake_telegram.clear()
+
+    await sender.send(CHAT, Reply("🎤 MDN-00002", voices=("V3",)))
+    [call] = fake_telegram.calls_to("sendVoice")
+    assert (call.params["voice"], call.params["caption"]) == ("V3", "🎤 MDN-00002")
+    assert fake_telegram.methods == ["sendVoice"]
 
 
 async def test_location_goes_after_the_text(

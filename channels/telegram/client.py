@@ -43,6 +43,7 @@ from channels.telegram.render import (
     SendMediaGroup,
     SendMessage,
     SendPhoto,
+    SendVoice,
     inline_keyboard,
     render,
 )
@@ -192,6 +193,10 @@ class TelegramSender:
         elif isinstance(call, SendDocument):
             message = await self._bot.send_document(
                 chat_id, call.document, caption=call.caption, reply_markup=call.reply_markup
+            )
+        elif isinstance(call, SendVoice):
+            message = await self._bot.send_voice(
+                chat_id, call.voice, caption=call.caption, reply_markup=call.reply_markup
             )
         elif isinstance(call, SendMediaGroup):
             messages = await self._bot.send_media_group(chat_id, call.media)

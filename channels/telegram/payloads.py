@@ -198,7 +198,10 @@ def _parse_message(
     for kind, audio in (("voice", msg.voice), ("audio", msg.audio)):
         if audio is not None:
             mime = audio.mime_type or ("audio/ogg" if kind == "voice" else "audio/mpeg")
-            media = MediaRef(CHANNEL, audio.file_id, mime, audio.file_size)
+            # An audio file (music, a recording sent as a file) is a file, not a voice note:
+            # its file id cannot be sent back as a voice note.
+            document = kind == "audio"
+            media = MediaRef(CHANNEL, audio.file_id, mime, audio.file_size, document=document)
             return _media_message(MessageKind.VOICE, media, caption, msg, base), ""
     for key in _UNSUPPORTED_KINDS:
         if raw.get(key) is not None:

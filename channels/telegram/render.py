@@ -19,6 +19,9 @@ anything is sent.
 - Documents (images the citizen sent as files): after the photos, as sendDocument or albums of
   documents (Telegram sends a document's file id only as a document, and never mixes documents
   and photos in one album); without photos they carry the caption as photos would.
+- Voices (the citizen's voice notes, by file id): after the photos and documents, one sendVoice
+  each (Telegram does not put voice notes in albums); without photos or documents they carry
+  the caption as photos would.
 - Location: sendLocation, last.
 """
 
@@ -47,6 +50,9 @@ MAX_CALLBACK_DATA = 64  # bytes, UTF-8
 MAX_ALBUM = 10
 SHORT_LABEL = 16  # labels up to this long go two to a row
 LOCATION_BUTTON_LABEL = "📍 Kirim lokasi / Send location"
+
+# Kinds of media a reply shows.
+PHOTO, DOCUMENT, VOICE = "photo", "document", "voice"
 
 CAPABILITIES = ChannelCapabilities(buttons=True, photos=True, location=True, max_text=MAX_TEXT)
 
@@ -135,6 +141,13 @@ class SendDocument:
 
 
 @dataclass(frozen=True)
+class SendVoice:
+    voice: str  # a file_id or an URL
+    caption: str | None = None
+    reply_markup: Markup | None = None
+
+
+@dataclass(frozen=True)
 class SendMediaGroup:
     media: list[InputMediaPhoto] | list[InputMediaDocument]  # one kind per album
 
@@ -145,18 +158,18 @@ class SendLocation:
     longitude: float
 
 
-BotCall = SendMessage | SendPhoto | SendDocument | SendMediaGroup | SendLocation
+BotCall = SendMessage | SendPhoto | SendDocument | SendVoice | SendMediaGroup | SendLocation
 
 
 def render(reply: Reply) -> list[BotCall]:
     """The Bot API calls (without the chat) that together say `reply`, in order."""
     text = reply.text if reply.text.strip() else ""
     first, last = markups(reply)
-    # The media that may carry the text: the photos, else the documents.
-    media, as_documents = (
-        (list(reply.photos), False) if reply.photos else (list(reply.documents), True)
-    )
-    more_documents = list(reply.documents) if reply.photos else []
+    # The media that may carry the text: the photos, else the documents, else the voices.
+    kinds = [(PHOTO, reply.photos), (DOCUMENT, reply.documents), (VOICE, reply.voices)]
+    present = [(kind, list(refs)) for kind, refs in kinds if refs]
+    kind, media = present[0] if present else (PHOTO, [])
+    more = present[1:]
     if not (text or media or reply.location):
         raise SendError(SendFailure.DEAD, "empty reply: no text, photos or location")
     if not text:
@@ -168,11 +181,12 @@ def render(reply: Reply) -> list[BotCall]:
     single = len(media) == 1
     if media and utf16_len(text) <= MAX_CAPTION and first is None and (single or last is None):
         # The text rides on the photos as a caption (and the keyboard on a single photo).
-        calls += _photos(media, text, last, as_documents=as_documents)
+        calls += _photos(media, text, last, kind=kind)
         text = ""
     elif media:
-        calls += _photos(media, "", None, as_documents=as_documents)
-    calls += _photos(more_documents, "", None, as_documents=True)
+        calls += _photos(media, "", None, kind=kind)
+    for more_kind, more_media in more:
+        calls += _photos(more_media, "", None, kind=more_kind)
 
     if text:
         pieces = split_text(text)
@@ -202,10 +216,23 @@ def markups(reply: Reply) -> tuple[Markup | None, Markup | None]:
 
 
 def _photos(
-    photos: list[str], caption: str, markup: Markup | None, *, as_documents: bool = False
+    photos: list[str], caption: str, markup: Markup | None, *, kind: str = PHOTO
 ) -> list[BotCall]:
-    """Photos (or documents) one by one or in albums of up to 10, the caption on the first."""
+    """Photos (or documents) one by one or in albums of up to 10, voices one by one; the
+    caption (and `markup`) on the first."""
     calls: list[BotCall] = []
+    as_documents = kind == DOCUMENT
+    if kind == VOICE:
+        for i, ref in enumerate(photos):
+            first = i == 0
+            calls.append(
+                SendVoice(
+                    ref,
+                    caption=(caption or None) if first else None,
+                    reply_markup=markup if first else None,
+                )
+            )
+        return calls
     for start in range(0, len(photos), MAX_ALBUM):
         batch = photos[start : start + MAX_ALBUM]
         text = caption if start == 0 else ""
