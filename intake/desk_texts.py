@@ -49,6 +49,7 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "en": "↪️ Passed to {agency}; handled in its group.",
     },
     "card_media": {"id": "📷 {ticket}", "en": "📷 {ticket}"},
+    "card_voice": {"id": "🎤 {ticket}", "en": "🎤 {ticket}"},
     "actor_citizen": {"id": "pelapor", "en": "reporter"},
     "actor_system": {"id": "sistem", "en": "system"},
     "actor_api": {"id": "API", "en": "API"},
@@ -225,6 +226,14 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
     "citizen_photo_elsewhere": {
         "id": "📷 Foto tambahan untuk {ticket} (dari {channel}, tersimpan di server)",
         "en": "📷 Extra photo for {ticket} (from {channel}, stored on the server)",
+    },
+    "citizen_voice_heard": {
+        "id": "🎤 Pesan suara tambahan dari pelapor untuk {ticket}",
+        "en": "🎤 Extra voice note from the reporter for {ticket}",
+    },
+    "citizen_voice_heard_other": {
+        "id": "🎤 Pesan suara tambahan lewat kode laporan (bukan chat pelapor) untuk {ticket}",
+        "en": "🎤 Extra voice note with the report code (not the reporter's chat) for {ticket}",
     },
     "citizen_voice": {
         "id": "🎤 Pesan suara tambahan untuk {ticket} (tersimpan di server)",

@@ -232,11 +232,34 @@ async def test_a_voice_note_added_to_a_filed_report_reaches_the_group_and_the_ca
         await desk.file_report()
         await desk.say(tg.text("tambah"), "tambahan untuk MDN-00001")
         await desk.post(tg.voice("voice-extra"))
-        told = await desk.expect("Pesan suara tambahan untuk MDN-00001", GROUP)
-        assert "MDN-00001" in told
+        # Officers can listen to it: the voice note itself, re-sent by its file id as a new
+        # message (never a forward of the citizen's message).
+        voices = await eventually(
+            lambda: [c.params for c in fake_telegram.calls_to("sendVoice") if c.chat_id == GROUP]
+        )
+        assert voices[-1]["voice"] == "voice-extra"
+        assert "Pesan suara tambahan dari pelapor untuk MDN-00001" in voices[-1]["caption"]
+        assert not [m for m in fake_telegram.methods if m.startswith(("forward", "copy"))]
         await desk.say(tg.text("selesai"), "Terima kasih")
         card = await eventually(lambda: [e for e in desk.edits() if "pesan suara" in e["text"]])
         assert "Foto: 0" in card[-1]["text"]  # a voice note is no photo
         async with desk.api() as api:
             body = (await api.get("/api/reports/MDN-00001")).json()
         assert body["voice_notes"] == 1 and body["photos"] == 0
+
+
+async def test_an_anonymous_reporters_voice_note_reaches_the_group_without_their_name(
+    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    async with desk_service(sqlite_url, tmp_path, fake_telegram) as desk:
+        await desk.file_report(privacy="anonim")
+        await desk.expect("Pelapor: anonim", GROUP)
+        await desk.say(tg.text("tambah"), "tambahan untuk MDN-00001")
+        await desk.post(tg.voice("voice-anon"))
+        voices = await eventually(
+            lambda: [c.params for c in fake_telegram.calls_to("sendVoice") if c.chat_id == GROUP]
+        )
+        assert voices[-1]["voice"] == "voice-anon" and "MDN-00001" in voices[-1]["caption"]
+        group_said = [str(v.get("caption", "")) for v in voices] + desk.texts(GROUP)
+        assert not [t for t in group_said if "Siti" in t or "siti_r" in t]
+        assert not [m for m in fake_telegram.methods if m.startswith(("forward", "copy"))]

@@ -307,3 +307,11 @@ async def test_a_citizen_who_cannot_type_reports_by_voice_note(
             ]
         )
         assert "1 pesan suara" in cards[0] and "Foto: 1" in cards[0]
+        # ... and officers can listen to it: the voice note itself follows the card's photo,
+        # re-sent by its file id (sendVoice), a new message rather than a forward.
+        voices = await eventually(
+            lambda: [c.params for c in fake_telegram.calls_to("sendVoice") if c.chat_id == group]
+        )
+        assert [v["voice"] for v in voices] == ["voice-1"]
+        (photo,) = [c.params for c in fake_telegram.calls_to("sendPhoto") if c.chat_id == group]
+        assert photo["photo"] == "photo-v" and "MDN-00001" in photo["caption"]

@@ -24,6 +24,7 @@ from bot.actions.reports import (
     is_closed,
     notify,
     open_statuses,
+    playable_voice,
     report_filed,
     status_notice,
     tell_group,
@@ -321,6 +322,14 @@ def _addition_for_group(env: DeskEnv, report: Report, effect: flow.AddInfo, own:
         key = "citizen_added" if own else "citizen_added_other"
         return Reply(env.text(key, ticket=report.ticket, text=effect.text))
     photo: MediaRef = effect.photo
+    if playable_voice(
+        photo.channel, photo.mime, photo.document
+    ):  # re-sent by file id: a new message
+        key = "citizen_voice_heard" if own else "citizen_voice_heard_other"
+        caption = env.text(key, ticket=report.ticket)
+        if effect.text:
+            caption += f"\n{effect.text}"
+        return Reply(caption, voices=(photo.ref,))  # a long text follows as a message
     if photo.mime.startswith("audio/"):  # a voice note: stored with the report, not a photo
         caption = env.text("citizen_voice", ticket=report.ticket)
         return Reply(f"{caption}\n{effect.text}" if effect.text else caption)

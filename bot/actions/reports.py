@@ -69,6 +69,7 @@ ACTOR_API = "api"
 DUPLICATE_WINDOW = timedelta(days=90)  # open reports older than this are not offered
 TELEGRAM = "telegram"
 MAX_CARD_PHOTOS = 10
+MAX_CARD_VOICES = 5  # voice notes played in the group with the card (the card counts them all)
 
 
 @dataclass(frozen=True)
@@ -208,14 +209,29 @@ def _shareable(photos: list[Attachment]) -> list[Attachment]:
     ]
 
 
-def _card_media(caption: str, photos: list[Attachment], point: GeoPoint | None) -> Reply:
+def playable_voice(channel: str, mime: str, document: bool) -> bool:
+    """A voice note officers can play in Telegram: a Telegram voice note (not an audio file),
+    re-sent by its file id (sendVoice; a new message, never a forward, so an anonymous reporter
+    stays hidden). Voice notes from other channels stay on the server, counted on the card."""
+    return channel == TELEGRAM and mime.lower().startswith("audio/ogg") and not document
+
+
+def _playable(attachments: list[Attachment]) -> list[Attachment]:
+    return [a for a in attachments if playable_voice(a.channel, a.mime, a.document)]
+
+
+def _card_media(
+    caption: str, photos: list[Attachment], voices: list[Attachment], point: GeoPoint | None
+) -> Reply:
     """The card's photos (the first MAX_CARD_PHOTOS), split into photos and documents: a
-    document's file id can only be sent as a document (an album never mixes the two)."""
+    document's file id can only be sent as a document (an album never mixes the two); then
+    its voice notes (the first MAX_CARD_VOICES)."""
     shown = photos[:MAX_CARD_PHOTOS]
     return Reply(
         caption,
         photos=tuple(p.platform_ref for p in shown if not p.document),
         documents=tuple(p.platform_ref for p in shown if p.document),
+        voices=tuple(v.platform_ref for v in voices[:MAX_CARD_VOICES]),
         location=point,
     )
 
@@ -287,23 +303,29 @@ def open_statuses() -> list[str]:
 async def post_card(
     uow: UnitOfWork, env: DeskEnv, report: Report, chat_id: str
 ) -> ReportCard | None:
-    """Queue the report's card (text and buttons), then its photos and location pin."""
+    """Queue the report's card (text and buttons), then its photos, voice notes and pin."""
     assert report.id is not None
     card_reply = await render_report_card(uow, env, report)
     key = conversation_key(TELEGRAM, chat_id)
     outbox_id = await uow.outbox.add(
         key, TELEGRAM, chat_id, card_reply.to_dict(), env.now, now=env.now
     )
-    photos = _shareable(await uow.reports.attachments(report.id))
+    attachments = await uow.reports.attachments(report.id)
+    photos = _shareable(attachments)
+    voices = _playable(attachments)
     point = (
         GeoPoint(report.lat, report.lon)
         if report.lat is not None and report.lon is not None
         else None
     )
     media_outbox_id = None
-    if photos or point:
-        caption = env.text("card_media", ticket=report.ticket) if photos else ""
-        media = _card_media(caption, photos, point)
+    if photos or voices or point:
+        caption = ""
+        if photos:
+            caption = env.text("card_media", ticket=report.ticket)
+        elif voices:
+            caption = env.text("card_voice", ticket=report.ticket)
+        media = _card_media(caption, photos, voices, point)
         media_outbox_id = await uow.outbox.add(
             key, TELEGRAM, chat_id, media.to_dict(), env.now, now=env.now
         )
