@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
@@ -26,7 +26,6 @@ from fastapi import FastAPI
 from bot import logs
 from bot.actions.citizen import citizen_effects
 from bot.actions.lookups import LookupLimit
-from bot.actions.reports import DeskEnv
 from bot.analytics.funnel import FunnelRecorder
 from bot.core.clock import utcnow
 from bot.core.dispatcher import Dispatcher
@@ -195,14 +194,15 @@ class Service:
             store, self.senders, MediaStore(Path(settings.storage.media_dir)), clock=clock
         )
         # The officer desk (Telegram groups, report cards) and the time limits.
+        policy = sla_policy(settings, catalog)
         self.cards = CardEditor(
             store, catalog, senders=self.senders, capabilities=pipeline.capabilities, clock=clock
         )
         self.desk = Desk(
             store,
             catalog,
-            sla=sla_policy(settings, catalog),
-            officer_ids=[str(u) for u in settings.officers.user_ids],
+            sla=policy,
+            officer_ids=settings.officers.user_ids,
             senders=self.senders,
             capabilities=pipeline.capabilities,
             conversations=pipeline.conversations,
@@ -213,8 +213,8 @@ class Service:
         self.sla = SlaWorker(
             store,
             catalog,
-            sla_policy(settings, catalog),
-            env=self.desk_env,
+            policy,
+            env=self.desk.env,
             clock=clock,
             wake=self.wake_senders,
         )
@@ -242,10 +242,6 @@ class Service:
         self.sms = SmsIngress(
             channels.sms, settings.service.public_url, pipeline, store, clock=clock
         )
-
-    def desk_env(self, now: datetime | None = None) -> DeskEnv:
-        """What officer actions need besides the unit of work (desk, time limits, REST API)."""
-        return self.desk.env(now)
 
     def wake_senders(self) -> None:
         """Replies were queued (and report cards may be due): wake the senders."""
@@ -308,7 +304,7 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
         settings,
         service.store,
         service.db,
-        desk_env=service.desk_env,
+        desk_env=service.desk.env,
         wake=service.wake_senders,
         clock=service.clock,
     )

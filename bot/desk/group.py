@@ -90,7 +90,7 @@ class Desk:
         catalog: Catalog,
         *,
         sla: SlaPolicy,
-        officer_ids: Iterable[str],
+        officer_ids: Iterable[int | str],
         senders: Mapping[str, ChannelSender],
         capabilities: Mapping[str, ChannelCapabilities],
         conversations: ConversationStore,
