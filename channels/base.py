@@ -12,6 +12,7 @@ phone numbers), so that each platform's rule is written once.
 
 from __future__ import annotations
 
+import hmac
 import math
 import re
 from dataclasses import dataclass
@@ -27,6 +28,21 @@ class Signature(StrEnum):
     VALID = "valid"
     MISSING = "missing"  # no header: answer 401
     INVALID = "invalid"  # present but wrong or malformed: answer 403
+
+
+def check_secret(secret: str, given: str | None) -> Signature:
+    """Compare a value a request carries with a secret we configured, in constant time.
+
+    MISSING when the request carries none, INVALID when it differs. An empty secret never
+    validates anything.
+    """
+    value = (given or "").encode()
+    if not value:
+        return Signature.MISSING
+    expected = secret.encode()
+    if not expected or not hmac.compare_digest(value, expected):
+        return Signature.INVALID
+    return Signature.VALID
 
 
 class SendFailure(StrEnum):

@@ -11,7 +11,6 @@ citizen writes again, when the pipeline releases it.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from channels.whatsapp import (
     StatusUpdate,
     WhatsAppSender,
     check_signature,
+    check_verify_token,
     parse_webhook,
 )
 from channels.wire import BadPayload, clean, load_json
@@ -104,9 +104,8 @@ class WhatsAppIngress:
             return JSONResponse(
                 {"detail": "expected hub.mode=subscribe and a hub.challenge"}, status_code=400
             )
-        given = params.get("hub.verify_token", "").encode()
-        expected = config.verify_token.get_secret_value().encode()
-        if not given or not expected or not hmac.compare_digest(given, expected):
+        token = params.get("hub.verify_token")
+        if check_verify_token(config.verify_token.get_secret_value(), token) is not Signature.VALID:
             return JSONResponse({"detail": "wrong hub.verify_token"}, status_code=403)
         return PlainTextResponse(challenge)
 

@@ -6,9 +6,7 @@ with every webhook request; a request without it, or with another value, is not 
 
 from __future__ import annotations
 
-import hmac
-
-from channels.base import Signature
+from channels.base import Signature, check_secret
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -19,10 +17,4 @@ def check_secret_token(secret: str, header: str | None) -> Signature:
     MISSING when there is no header (answer 401), INVALID when it differs (answer 403). An
     empty secret never validates anything.
     """
-    given = (header or "").encode()
-    if not given:
-        return Signature.MISSING
-    expected = secret.encode()
-    if not expected or not hmac.compare_digest(given, expected):
-        return Signature.INVALID
-    return Signature.VALID
+    return check_secret(secret, header)

@@ -2,7 +2,8 @@
 
 One module per job:
 
-- `signature`: the webhook's ``X-Hub-Signature-256`` (`check_signature`, `sign`);
+- `signature`: the webhook's ``X-Hub-Signature-256`` (`check_signature`, `sign`) and the
+  subscription handshake's ``hub.verify_token`` (`check_verify_token`);
 - `payloads`: notifications as events (`parse_webhook`, `WhatsAppEvents`, `Incoming`,
   `StatusUpdate`), with pydantic models of only what we read;
 - `render`: replies as message objects (`render`, `template_message`, `recipient`);
@@ -41,7 +42,12 @@ from channels.whatsapp.render import (
     split_text,
     template_message,
 )
-from channels.whatsapp.signature import SIGNATURE_HEADER, check_signature, sign
+from channels.whatsapp.signature import (
+    SIGNATURE_HEADER,
+    check_signature,
+    check_verify_token,
+    sign,
+)
 
 __all__ = [
     "CAPABILITIES",
@@ -61,6 +67,7 @@ __all__ = [
     "WhatsAppSender",
     "WindowCheck",
     "check_signature",
+    "check_verify_token",
     "classify_error",
     "list_message",
     "location_request",

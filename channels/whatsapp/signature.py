@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from channels.base import Signature
+from channels.base import Signature, check_secret
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
@@ -26,3 +26,8 @@ def check_signature(app_secret: str, body: bytes, header: str | None) -> Signatu
 def sign(app_secret: str, body: bytes) -> str:
     """The header value Meta would send for `body` (for tests and local tools)."""
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_verify_token(verify_token: str, given: str | None) -> Signature:
+    """Meta's subscription handshake: ``hub.verify_token`` must equal ours (constant time)."""
+    return check_secret(verify_token, given)
