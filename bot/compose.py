@@ -47,6 +47,7 @@ from bot.training import load_category_model
 from bot.web.api import ReportApi
 from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
+from bot.web.open311 import Open311
 from channels.base import ChannelSender
 from channels.console import ConsoleChannel
 from channels.secrets import register_secret
@@ -309,6 +310,9 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
         clock=service.clock,
     )
     dashboard = DashboardSource(settings, service.db, service.clock)  # read-only, token-protected
+    open311 = Open311(
+        settings, service.store, service.catalog, wake=service.wake_senders, clock=service.clock
+    )
     return build_app(
         routers=[
             api.router(),
@@ -316,6 +320,7 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
             service.telegram.router(),
             service.whatsapp.router(),
             service.sms.router(),
+            *([open311.router()] if settings.open311.enabled else []),  # GeoReport v2
         ],
         readiness={"database": service.db.ping, "redis": service.scaling.ping},
         lifespan=lifespan,

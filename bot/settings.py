@@ -206,6 +206,16 @@ class FlowConfig(Section):
     max_description_chars: int = Field(default=2000, ge=1)
 
 
+class Open311Config(Section):
+    """Open311 GeoReport v2 under /open311/v2 (bot/web/open311.py)."""
+
+    enabled: bool = False
+    # Keys an Open311 client sends as api_key to file reports (POST requests); [] = none may.
+    # Not the REST API's tokens: an Open311 key files reports and can change nothing.
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    jurisdiction_id: str = ""  # "" = any jurisdiction_id is accepted (one city per endpoint)
+
+
 class Settings(Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -219,6 +229,7 @@ class Settings(Section):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
+    open311: Open311Config = Field(default_factory=Open311Config)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -287,6 +298,7 @@ class Settings(Section):
             "classifier",
             "sla",
             "flow",
+            "open311",
         )
         summary: dict[str, Any] = {
             name: _redact(getattr(self, name).model_dump()) for name in sections
@@ -507,6 +519,9 @@ def _service_problems(s: Settings) -> Iterator[ConfigProblem]:
     for i, token in enumerate(s.service.api_tokens):
         if not token.get_secret_value().strip():
             yield ConfigProblem(f"service.api_tokens[{i}]", "empty token")
+    for i, key in enumerate(s.open311.api_keys):
+        if not key.get_secret_value().strip():
+            yield ConfigProblem(f"open311.api_keys[{i}]", "empty key")
 
 
 def _storage_problems(s: Settings) -> Iterator[ConfigProblem]:

@@ -49,7 +49,13 @@ REJECT_REASONS: dict[str, tuple[str, str]] = {
     "kabur": ("reason_vague_label", "reason_vague"),
 }
 
-CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "sms": "SMS", "console": "Konsol"}
+CHANNEL_NAMES = {
+    "telegram": "Telegram",
+    "whatsapp": "WhatsApp",
+    "sms": "SMS",
+    "console": "Konsol",
+    "open311": "Open311",
+}
 
 
 def status_name(status: str, catalog: Catalog, lang: str) -> str:

@@ -260,4 +260,9 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "id": "• {ticket} · {category} · Kel. {kelurahan} · masuk {filed}",
         "en": "• {ticket} · {category} · Kel. {kelurahan} · filed {filed}",
     },
+    # a report filed through Open311 with a media_url (bot/web/open311.py)
+    "open311_media": {
+        "id": "📎 Foto/media dari aplikasi Open311 untuk {ticket}: {url}",
+        "en": "📎 Photo/media from an Open311 app for {ticket}: {url}",
+    },
 }

@@ -23,6 +23,7 @@ import string
 from collections.abc import Mapping
 
 from intake.desk_texts import DESK_CATALOGUE
+from intake.open311_texts import OPEN311_CATALOGUE
 
 LANGUAGES = ("id", "en")
 DESK_PREFIX = "desk_"  # an officer-desk text's key in overrides: "desk_" + its DESK_CATALOGUE key
@@ -626,6 +627,7 @@ VARIANTS: dict[str, dict[str, dict[str, str]]] = {"sms": SMS_CATALOGUE}
 # Every message under the key an override names: the citizens' texts and the officers'.
 MESSAGES: dict[str, dict[str, str]] = {
     **CATALOGUE,
+    **OPEN311_CATALOGUE,  # what Open311 clients read (intake/open311_texts.py)
     **{DESK_PREFIX + key: entry for key, entry in DESK_CATALOGUE.items()},
 }
 

@@ -16,6 +16,7 @@ from storage.coltypes import JSONText, UTCDateTime, utcnow
 
 # Values of string "enum" columns (kept as plain strings: cheaper to evolve than DB enums).
 FETCH_PENDING, FETCH_STORED, FETCH_FAILED = "pending", "stored", "failed"
+FETCH_LINK = "link"  # a URL an integration gave (Open311 media_url): shown, never downloaded
 OUTBOX_PENDING, OUTBOX_INFLIGHT, OUTBOX_SENT, OUTBOX_DEAD = "pending", "inflight", "sent", "dead"
 
 

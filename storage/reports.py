@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Collection
 from datetime import datetime
 from typing import TypeVar
 
@@ -15,6 +16,7 @@ from intake.tickets import format_ticket
 from intake.types import ReportDraft, ReportStatus
 from storage.dialects import insert_ignoring_conflicts
 from storage.models import (
+    FETCH_LINK,
     FETCH_PENDING,
     Attachment,
     Report,
@@ -163,6 +165,74 @@ class ReportRepository:
         stmt = select(func.count()).select_from(Report)
         stmt = _filtered(stmt, status, category, agency, channel, since, until)
         return (await self.session.exec(stmt)).one()
+
+    async def published(
+        self,
+        *,
+        tickets: Collection[str] | None = None,
+        statuses: Collection[str] | None = None,
+        categories: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> builtins.list[Report]:
+        """Reports that may be shown to the public: never a confidential one. `tickets` given:
+        those reports only; otherwise every given filter, `since` <= created_at < `until`.
+        Newest first."""
+        stmt = select(Report).where(col(Report.confidential).is_(False))
+        if tickets is not None:
+            stmt = stmt.where(col(Report.ticket).in_(sorted(tickets)))
+        else:
+            if statuses is not None:
+                stmt = stmt.where(col(Report.status).in_(sorted(statuses)))
+            if categories is not None:
+                stmt = stmt.where(col(Report.category_id).in_(sorted(categories)))
+            stmt = _filtered(stmt, None, None, None, None, since, until)
+        stmt = stmt.order_by(col(Report.created_at).desc(), col(Report.id).desc())
+        return builtins.list((await self.session.exec(stmt.limit(limit).offset(offset))).all())
+
+    async def add_link(self, report_id: int, channel: str, url: str, now: datetime) -> Attachment:
+        """A media link given by an integration (Open311 media_url), kept and never fetched."""
+        link = Attachment(
+            report_id=report_id,
+            channel=channel,
+            platform_ref=url,
+            fetch_status=FETCH_LINK,
+            created_at=now,
+        )
+        self.session.add(link)
+        await self.session.flush()
+        return link
+
+    async def links(self, report_ids: Collection[int]) -> dict[int, str]:
+        """The first media link (`add_link`) of each of the reports that have one."""
+        if not report_ids:
+            return {}
+        stmt = (
+            select(Attachment)
+            .where(col(Attachment.report_id).in_(sorted(report_ids)))
+            .where(Attachment.fetch_status == FETCH_LINK)
+            .order_by(col(Attachment.id).desc())
+        )
+        found: dict[int, str] = {}
+        for link in (await self.session.exec(stmt)).all():
+            found[link.report_id] = link.platform_ref  # the lowest id is written last
+        return found
+
+    async def last_notes(self, report_ids: Collection[int]) -> dict[int, str]:
+        """The note of each report's latest status event (the reason of a rejection), if any."""
+        if not report_ids:
+            return {}
+        stmt = (
+            select(StatusEvent)
+            .where(col(StatusEvent.report_id).in_(sorted(report_ids)))
+            .order_by(col(StatusEvent.created_at), col(StatusEvent.id))
+        )
+        latest: dict[int, str] = {}
+        for event in (await self.session.exec(stmt)).all():
+            latest[event.report_id] = event.note or ""
+        return latest
 
     async def timeline(self, report_id: int) -> builtins.list[StatusEvent]:
         """The report's status events, oldest first."""

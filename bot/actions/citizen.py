@@ -15,7 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from bot.actions.lookups import LookupLimit, code_matches, new_access_code
+from bot.actions.filing import file_new_report
+from bot.actions.lookups import LookupLimit, code_matches
 from bot.actions.reports import (
     ACTOR_CITIZEN,
     TELEGRAM,
@@ -25,7 +26,6 @@ from bot.actions.reports import (
     notify,
     open_statuses,
     playable_voice,
-    report_filed,
     status_notice,
     tell_group,
 )
@@ -83,21 +83,17 @@ def citizen_effects(lookups: LookupLimit) -> ApplyEffects:
 async def file_report(
     effect: flow.FileReport, state: flow.ConversationState, ctx: EffectContext
 ) -> flow.Outcome:
-    category = ctx.catalog.category(effect.draft.category_id)
-    agency_id = category.agency if category else None
-    report = await ctx.uow.reports.file(
+    filed = await file_new_report(
+        ctx.uow,
+        ctx.catalog,
         effect.draft,
-        ticket_prefix=ctx.catalog.ticket_prefix,
         channel=ctx.message.channel,
         chat_id=ctx.message.chat_id,
         contact_id=ctx.contact.id,
-        agency_id=agency_id,
         now=ctx.now,
-        access_code=(code := new_access_code()),
+        capabilities=effect_env(ctx).capabilities,
     )
-    log.info("report %s filed via %s", report.ticket, ctx.message.channel)
-    await report_filed(ctx.uow, effect_env(ctx), report)  # the officers' card
-    return flow.report_filed(state, report.ticket, agency_id or "", ctx.flow, code=code)
+    return flow.report_filed(state, filed.report.ticket, filed.agency_id, ctx.flow, code=filed.code)
 
 
 async def check_status(

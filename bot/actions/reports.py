@@ -51,6 +51,7 @@ from intake.types import (
 )
 from storage import UnitOfWork
 from storage.models import (
+    FETCH_LINK,
     FROM_CITIZEN,
     Attachment,
     Contact,
@@ -140,7 +141,7 @@ async def card_view(
     """The report as cards show it (never the reporter of an anonymous report)."""
     assert report.id is not None
     state = await uow.desk.state(report.id)
-    attachments = await uow.reports.attachments(report.id)
+    attachments = [a for a in await uow.reports.attachments(report.id) if not is_link(a)]
     photos = [a for a in attachments if not a.mime.startswith("audio/")]
     supporters = await uow.desk.supporters(report.id)
     counts = await uow.desk.message_counts(report.id)
@@ -196,6 +197,11 @@ async def card_view(
         moved_to=moved_to,
         duplicate_candidates=candidates,
     )
+
+
+def is_link(attachment: Attachment) -> bool:
+    """A media link an integration gave (Open311 media_url): never fetched, not a file here."""
+    return attachment.fetch_status == FETCH_LINK
 
 
 def _shareable(photos: list[Attachment]) -> list[Attachment]:
@@ -369,7 +375,7 @@ async def notify(
     """Queue a notification for the reporter and (optionally) the report's supporters."""
     assert report.id is not None
     recipients: list[tuple[str, str, bool]] = []
-    if reporter:
+    if reporter and report.chat_id:  # "": filed without a chat (Open311), nobody to message
         recipients.append((report.channel, report.chat_id, True))
     if supporters:
         for s in await uow.desk.supporters(report.id):
@@ -377,7 +383,7 @@ async def notify(
     seen: set[tuple[str, str]] = set()
     queued = 0
     for channel, chat_id, is_reporter in recipients:
-        if (channel, chat_id) in seen:
+        if (channel, chat_id) in seen or not chat_id:
             continue
         seen.add((channel, chat_id))
         lang = await citizen_language(uow, env, channel, chat_id)
