@@ -218,9 +218,9 @@ class Open311:
         """POST Service Request: file a report, answer its ticket and what happens next."""
         lang = self._lang(request)
         try:
+            form = await self._form(request, lang)  # first: an oversized body is a 413
             if fmt not in FORMATS:
                 raise self._bad(lang, "open311_err_format", value=fmt)
-            form = await self._form(request, lang)
             self._require_key(form, request, lang)
             self._check(fmt, _first(form, "jurisdiction_id"), lang)
             draft, reporter, media_url = self._draft(form, lang)
