@@ -214,6 +214,7 @@ class Open311Config(Section):
     # Not the REST API's tokens: an Open311 key files reports and can change nothing.
     api_keys: list[SecretStr] = Field(default_factory=list)
     jurisdiction_id: str = ""  # "" = any jurisdiction_id is accepted (one city per endpoint)
+    contact: str = ""  # who runs the endpoint, for Service Discovery (e.g. an e-mail address)
 
 
 class Settings(Section):

@@ -40,6 +40,10 @@ OPEN311_CATALOGUE: dict[str, dict[str, str]] = {
         "id": "Pilih nol, satu atau dua nilai.",
         "en": "Choose none, one or both values.",
     },
+    "open311_key_service": {
+        "id": "api_key untuk membuat laporan diberikan oleh pengelola layanan ini (lihat contact).",
+        "en": "An api_key to file reports is given by the team running this service (see contact).",
+    },
     # errors (the spec's <errors><error><code/><description/></error></errors>)
     "open311_err_api_key": {
         "id": "api_key tidak ada atau tidak dikenal: laporan tidak dibuat.",

@@ -175,6 +175,17 @@ async def test_services_and_their_definition(sqlite_url: str, tmp_path: Path) ->
         assert "jalan_tol" in error_of(await client.get(f"{BASE}/services/jalan_tol.xml"), 404)
         assert ".json" in error_of(await client.get(f"{BASE}/services.csv"), 400)
 
+        found = (await client.get("/open311/discovery.json")).json()
+        assert list(found) == ["changeset", "contact", "key_service", "endpoints"]
+        [endpoint] = found["endpoints"]
+        assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
+        assert endpoint["url"] == str(client.base_url).rstrip("/") + BASE  # no public_url set
+        assert (await client.get(f"{endpoint['url']}/services.json")).status_code == 200
+        tree = ET.fromstring((await client.get("/open311/discovery.xml")).content)
+        assert tree.tag == "discovery"
+        formats = [f.text for f in tree.findall("endpoints/endpoint/formats/format")]
+        assert formats == ["text/xml", "application/json"]
+
 
 async def test_a_report_filed_over_open311_reaches_the_officers(
     database_url: str, tmp_path: Path, fake_telegram: FakeTelegram

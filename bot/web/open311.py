@@ -50,6 +50,9 @@ from storage.models import Report
 log = logging.getLogger(__name__)
 
 PREFIX = "/open311/v2"
+DISCOVERY = "/open311/discovery.{fmt}"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-12-04T00:00:00Z"  # when what these routes answer last changed
 CHANNEL = "open311"  # the channel of reports filed here
 SPAN = timedelta(days=90)  # the spec's longest (and default) start_date..end_date range
 MAX_PAGE_SIZE = 1000  # the spec's default volume: "first 1000 requests"
@@ -108,6 +111,7 @@ class Open311:
     ) -> None:
         self.config = settings.open311
         self.default_language = settings.service.default_language
+        self.public_url = settings.service.public_url.rstrip("/")
         self.tz = ZoneInfo(settings.service.timezone)
         self.store = store
         self.catalog = catalog
@@ -115,17 +119,44 @@ class Open311:
         self.clock = clock
 
     def router(self) -> APIRouter:
-        router = APIRouter(prefix=PREFIX, tags=["open311"])
-        router.add_api_route("/services.{fmt}", self.services, methods=["GET"])
-        router.add_api_route("/services/{code}.{fmt}", self.service_definition, methods=["GET"])
-        router.add_api_route("/requests.{fmt}", self.requests, methods=["GET"])
-        router.add_api_route(
-            "/requests.{fmt}", self.file_request, methods=["POST"], openapi_extra=_POST_DOC
+        router = APIRouter(tags=["open311"])
+        route = router.add_api_route
+        route(PREFIX + "/services.{fmt}", self.services, methods=["GET"])
+        route(PREFIX + "/services/{code}.{fmt}", self.service_definition, methods=["GET"])
+        route(PREFIX + "/requests.{fmt}", self.requests, methods=["GET"])
+        route(
+            PREFIX + "/requests.{fmt}", self.file_request, methods=["POST"], openapi_extra=_POST_DOC
         )
-        router.add_api_route("/requests/{request_id}.{fmt}", self.request, methods=["GET"])
+        route(PREFIX + "/requests/{request_id}.{fmt}", self.request, methods=["GET"])
+        # Service Discovery, beside the versions it lists (wiki.open311.org/Service_Discovery).
+        route(DISCOVERY, self.discovery, methods=["GET"])
         return router
 
     # -- the routes ----------------------------------------------------------------------------
+
+    async def discovery(self, request: Request, fmt: str) -> Response:
+        """Service Discovery: where the GeoReport v2 endpoint is, its formats, how to get a key."""
+        lang = self._lang(request)
+        try:
+            self._check(fmt, None, lang)
+        except Open311Error as exc:
+            return error_response(fmt, exc)
+        base = self.public_url or str(request.base_url).rstrip("/")
+        body = {
+            "changeset": CHANGESET,
+            "contact": self.config.contact,
+            "key_service": self._text("open311_key_service", lang),
+            "endpoints": [
+                {
+                    "specification": SPECIFICATION,
+                    "url": base + PREFIX,
+                    "changeset": CHANGESET,
+                    "type": "production",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        }
+        return render(fmt, "discovery", body)
 
     async def services(
         self, request: Request, fmt: str, jurisdiction_id: str | None = None
