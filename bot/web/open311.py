@@ -23,27 +23,34 @@ from __future__ import annotations
 
 import hmac
 import logging
-import math
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from bot.actions.filing import Reporter, file_without_chat
+from bot.actions.filing import file_without_chat
 from bot.analytics.stats import parse_moment
 from bot.core.ports import Clock
 from bot.settings import Settings
+from bot.web.open311_form import (
+    ANONYMOUS,
+    CONFIDENTIAL,
+    MAX_FIELD,
+    PRIVACY,
+    ReportForm,
+    not_found,
+    read_fields,
+    refusal,
+    service_of,
+)
 from bot.web.open311_format import FORMATS, Open311Error, error_response, render
-from channels.wire import clean_text
 from intake.catalog import Catalog
 from intake.status import status_label
 from intake.tickets import parse_ticket
-from intake.types import GeoPoint, PlaceMatch, ReportDraft, ReportStatus
+from intake.types import ReportStatus
 from storage import Store
 from storage.models import Report
 
@@ -57,25 +64,9 @@ CHANNEL = "open311"  # the channel of reports filed here
 SPAN = timedelta(days=90)  # the spec's longest (and default) start_date..end_date range
 MAX_PAGE_SIZE = 1000  # the spec's default volume: "first 1000 requests"
 MAX_PAGE = 10_000
-MAX_DESCRIPTION = 4000  # the spec's limit (the city's flow.max_description_chars may be lower)
-MAX_FIELD = 200  # names, e-mail, phone, address_string
-MAX_URL = 2000
-MAX_FIELDS = 100  # form fields in one POST
-PRIVACY = "privacy"
-ANONYMOUS, CONFIDENTIAL = "anonim", "rahasia"
-PRIVACY_WORDS = {
-    ANONYMOUS: ANONYMOUS,
-    "anonymous": ANONYMOUS,
-    CONFIDENTIAL: CONFIDENTIAL,
-    "confidential": CONFIDENTIAL,
-}
 OPEN = (ReportStatus.RECEIVED, ReportStatus.VERIFIED, ReportStatus.IN_PROGRESS)
 CLOSED = (ReportStatus.RESOLVED, ReportStatus.REJECTED)
 STATUSES = {"open": OPEN, "closed": CLOSED}
-_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
-_PHONE = re.compile(r"\+?[0-9][0-9 .()-]{4,30}")
-_ATTRIBUTE = re.compile(r"attribute\[([^\]]*)\](?:\[\])?")
-
 # The form fields of POST requests, for the OpenAPI document (the route reads the body itself).
 _FORM_FIELDS = [
     *("api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string"),
@@ -238,8 +229,8 @@ class Open311:
             ticket = parse_ticket(request_id, self.catalog.ticket_prefix)
             body = await self._published(lang, tickets=[ticket], limit=1) if ticket else []
             if not body:  # unknown, or confidential: the same answer
-                raise Open311Error(
-                    404, self._text("open311_err_request_unknown", lang, value=request_id[:40])
+                raise not_found(
+                    self.catalog, lang, "open311_err_request_unknown", value=request_id[:40]
                 )
         except Open311Error as exc:
             return error_response(fmt, exc)
@@ -249,12 +240,13 @@ class Open311:
         """POST Service Request: file a report, answer its ticket and what happens next."""
         lang = self._lang(request)
         try:
-            form = await self._form(request, lang)  # first: an oversized body is a 413
+            fields = await read_fields(request, self.catalog, lang)  # first: too big is a 413
             if fmt not in FORMATS:
                 raise self._bad(lang, "open311_err_format", value=fmt)
+            form = ReportForm(fields, self.catalog, lang)
             self._require_key(form, request, lang)
-            self._check(fmt, _first(form, "jurisdiction_id"), lang)
-            draft, reporter, media_url = self._draft(form, lang)
+            self._check(fmt, form.first("jurisdiction_id"), lang)
+            draft, reporter, media_url = form.draft()
             now = self.clock()
             async with self.store.unit_of_work() as uow:
                 filed = await file_without_chat(
@@ -277,7 +269,7 @@ class Open311:
             days=self.catalog.verify_days,
             code=filed.code,
         )
-        account = clean_text(_first(form, "account_id"))[:MAX_FIELD] or None
+        account = form.first("account_id")[:MAX_FIELD] or None
         body = [
             {
                 "service_request_id": filed.report.ticket,
@@ -296,144 +288,18 @@ class Open311:
         expected = self.config.jurisdiction_id
         given = (jurisdiction_id or "").strip()
         if expected and given and given != expected:
-            raise Open311Error(
-                404, self._text("open311_err_jurisdiction", lang, value=given, expected=expected)
+            raise not_found(
+                self.catalog, lang, "open311_err_jurisdiction", value=given, expected=expected
             )
 
-    async def _form(self, request: Request, lang: str) -> dict[str, list[str]]:
-        try:
-            pairs = parse_qsl(
-                (await request.body()).decode("utf-8"),
-                keep_blank_values=True,
-                strict_parsing=False,
-                max_num_fields=MAX_FIELDS,
-            )
-        except ValueError:  # not UTF-8, or too many fields
-            raise self._bad(lang, "open311_err_body") from None
-        form: dict[str, list[str]] = {}
-        for key, value in pairs:
-            form.setdefault(clean_text(key), []).append(clean_text(value))
-        return form
-
-    def _require_key(self, form: dict[str, list[str]], request: Request, lang: str) -> None:
-        given = (_first(form, "api_key") or request.query_params.get("api_key") or "").strip()
+    def _require_key(self, form: ReportForm, request: Request, lang: str) -> None:
+        given = (form.first("api_key") or request.query_params.get("api_key") or "").strip()
         keys = [k.get_secret_value() for k in self.config.api_keys]
         if not given or not _known_key(given, keys):
             raise Open311Error(403, self._text("open311_err_api_key", lang))
 
-    def _draft(self, form: dict[str, list[str]], lang: str) -> tuple[ReportDraft, Reporter, str]:
-        code = _first(form, "service_code").strip()
-        if not code:
-            raise self._bad(lang, "open311_err_service_missing")
-        category = self._category(code, lang)
-        anonymous, confidential = self._privacy(form, lang)
-        place = self._place(form, lang)
-        description = _first(form, "description").strip()
-        if not description:
-            raise self._bad(lang, "open311_err_description")
-        limit = min(MAX_DESCRIPTION, self.catalog.max_description_chars)
-        if len(description) > limit:
-            raise self._bad(lang, "open311_err_too_long", field="description", limit=limit)
-        reporter = Reporter(
-            name=" ".join(
-                p
-                for p in (
-                    self._short(form, "first_name", lang),
-                    self._short(form, "last_name", lang),
-                )
-                if p
-            ),
-            email=self._email(form, lang),
-            phone=self._phone(form, lang),
-        )
-        draft = ReportDraft(
-            description=description,
-            category_id=category,
-            place=place,
-            anonymous=anonymous,
-            confidential=confidential,
-        )
-        return draft, reporter, self._media_url(form, lang)
-
     def _category(self, code: str, lang: str) -> str:
-        category = self.catalog.category(code)
-        if category is None:
-            raise Open311Error(404, self._text("open311_err_service_unknown", lang, value=code))
-        return category.id
-
-    def _privacy(self, form: dict[str, list[str]], lang: str) -> tuple[bool, bool]:
-        chosen: set[str] = set()
-        for key, values in form.items():
-            match = _ATTRIBUTE.fullmatch(key)
-            if match is None:
-                continue
-            if match.group(1) != PRIVACY:
-                raise self._bad(lang, "open311_err_attribute", code=match.group(1))
-            for value in values:
-                for word in (w.strip().casefold() for w in value.split(",")):
-                    if not word or word in ("biasa", "none"):
-                        continue
-                    if word not in PRIVACY_WORDS:
-                        raise self._bad(lang, "open311_err_privacy", value=word[:40])
-                    chosen.add(PRIVACY_WORDS[word])
-        return ANONYMOUS in chosen, CONFIDENTIAL in chosen
-
-    def _place(self, form: dict[str, list[str]], lang: str) -> PlaceMatch:
-        lat, lon = _first(form, "lat").strip(), _first(form, "long").strip()
-        address = self._short(form, "address_string", lang)
-        gazetteer = self.catalog.gazetteer
-        if lat or lon:
-            point = _point(lat, lon)
-            if point is None:
-                raise self._bad(lang, "open311_err_latlong")
-            if not gazetteer.contains(point):
-                raise self._bad(lang, "open311_err_outside", city=self.catalog.city_name)
-            found = gazetteer.locate(point) or (gazetteer.best(address) if address else None)
-        elif address:
-            point = None
-            found = gazetteer.best(address)
-        elif _first(form, "address_id").strip():
-            raise self._bad(lang, "open311_err_address_id")
-        else:
-            raise self._bad(lang, "open311_err_location_missing")
-        return PlaceMatch(
-            kelurahan=found.kelurahan if found else None,
-            kecamatan=found.kecamatan if found else None,
-            code=found.code if found else None,
-            point=point,
-            address=address,
-        )
-
-    def _short(self, form: dict[str, list[str]], name: str, lang: str) -> str:
-        value = " ".join(_first(form, name).split())
-        if len(value) > MAX_FIELD:
-            raise self._bad(lang, "open311_err_too_long", field=name, limit=MAX_FIELD)
-        return value
-
-    def _email(self, form: dict[str, list[str]], lang: str) -> str:
-        value = self._short(form, "email", lang)
-        if value and not _EMAIL.fullmatch(value):
-            raise self._bad(lang, "open311_err_email")
-        return value
-
-    def _phone(self, form: dict[str, list[str]], lang: str) -> str:
-        value = self._short(form, "phone", lang)
-        if value and not _PHONE.fullmatch(value):
-            raise self._bad(lang, "open311_err_phone")
-        return value
-
-    def _media_url(self, form: dict[str, list[str]], lang: str) -> str:
-        value = _first(form, "media_url").strip()
-        if not value:
-            return ""
-        try:
-            parts = urlsplit(value)
-            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
-        except ValueError:
-            ok = False
-        if not ok or len(value) > MAX_URL or re.search(r"\s", value):
-            raise self._bad(lang, "open311_err_media_url")
-        return value
+        return service_of(self.catalog, code, lang)
 
     def _window(self, start: str | None, end: str | None, lang: str) -> tuple[datetime, datetime]:
         """start_date..end_date: the last 90 days unless given; at most 90 days long."""
@@ -579,29 +445,12 @@ class Open311:
         return self.catalog.texts.get(key, lang, variant="", **values)
 
     def _bad(self, lang: str, key: str, **values: object) -> Open311Error:
-        return Open311Error(400, self._text(key, lang, **values))
-
-
-def _first(form: dict[str, list[str]], name: str) -> str:
-    values = form.get(name)
-    return values[0] if values else ""
+        return refusal(self.catalog, lang, key, **values)
 
 
 def _listed(value: str | None) -> list[str]:
     """A comma-delimited argument's values ("open,closed")."""
     return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def _point(lat: str, lon: str) -> GeoPoint | None:
-    try:
-        point = GeoPoint(float(lat), float(lon))
-    except ValueError:
-        return None
-    if not (math.isfinite(point.lat) and math.isfinite(point.lon)):
-        return None
-    if not (-90 <= point.lat <= 90 and -180 <= point.lon <= 180):
-        return None
-    return point
 
 
 def _known_key(given: str, keys: Sequence[str]) -> bool:
