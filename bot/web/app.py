@@ -30,7 +30,12 @@ def build_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    app = FastAPIOffline(title="lapor-intake", lifespan=lifespan, static_url=DOCS_ASSETS)
+    app = FastAPIOffline(
+        title="lapor-intake",
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+    )
     # Every route: 413 past 1 MiB, except the paths given (WhatsApp: 3 MB notifications).
     app.add_middleware(BodySizeLimit, limits=dict(body_limits or {}))
     app.add_middleware(NoNulInAddress)  # 400 for %00 in a path or query (PostgreSQL has no NUL)
