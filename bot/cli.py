@@ -220,7 +220,7 @@ def serve_forever(
 ) -> int:
     import uvicorn
 
-    from bot.analytics.metrics import counts_dir
+    from bot.analytics.metrics import forget_last_counts
     from bot.compose import (
         Service,
         StartupError,
@@ -237,17 +237,17 @@ def serve_forever(
         return 1
     for line in channel_lines(settings):
         log.info(line)
-    with counts_dir(workers=1):
-        service = Service(settings, senders=build_senders(settings))
-        app = create_app(service)
-        config = uvicorn.Config(
-            app,
-            host=host or settings.service.host,
-            port=port if port is not None else settings.service.port,
-            log_level=logs.uvicorn_level(level),
-            proxy_headers=True,
-        )
-        uvicorn.Server(config).run()
+    forget_last_counts()
+    service = Service(settings, senders=build_senders(settings))
+    app = create_app(service)
+    config = uvicorn.Config(
+        app,
+        host=host or settings.service.host,
+        port=port if port is not None else settings.service.port,
+        log_level=logs.uvicorn_level(level),
+        proxy_headers=True,
+    )
+    uvicorn.Server(config).run()
     return 0
 
 

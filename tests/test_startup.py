@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
-from app_server import ROOT
+from app_server import API_TOKEN, ROOT
 from procs import ServiceProcess, service_env
 
 from bot.web.exposure import EXAMPLE_TOKEN, MIN_TOKEN_LENGTH
 
+AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 LONG_TOKEN = "k3J9-vQ2xLm8_pR4tZ7wYb1nC6dF0hS5"
 
 
@@ -94,7 +96,16 @@ def test_the_example_token_is_fine_on_loopback_and_channels_are_named(
     assert "channel telegram" not in log
 
 
-def test_no_channel_is_said_too(sqlite_url: str, tmp_path: Path) -> None:
-    with ServiceProcess(service_env(sqlite_url, tmp_path)) as service:
+def test_no_channel_is_said_too_and_last_runs_counts_are_forgotten(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    counts = tmp_path / "metrics"
+    counts.mkdir()
+    (counts / "counter_4242.db").write_bytes(b"left by the last run, or by a crash")
+    env = service_env(sqlite_url, tmp_path, PROMETHEUS_MULTIPROC_DIR=str(counts))
+    with ServiceProcess(env) as service:
         log = service.log_text()
+        scraped = httpx.get(f"{service.base_url}/metrics", headers=AUTH, timeout=10)
     assert "no platform channel enabled" in log
+    assert not (counts / "counter_4242.db").exists()
+    assert scraped.status_code == 200 and "lapor_outbox_messages" in scraped.text

@@ -41,17 +41,25 @@ def multiprocess_dir() -> str | None:
     return os.environ.get(MULTIPROC_ENV) or None
 
 
-@contextmanager
-def counts_dir(workers: int) -> Iterator[str | None]:
-    """Around `lapor serve`: the directory the workers count into. One given in
-    PROMETHEUS_MULTIPROC_DIR is emptied of the last run's counts first; for several workers
-    without one, a fresh directory is made (and removed afterwards); one worker needs none."""
+def forget_last_counts() -> str | None:
+    """Before `lapor serve` starts: the directory given in PROMETHEUS_MULTIPROC_DIR (made if
+    missing), emptied of the last run's counts; None when none is given."""
     given = multiprocess_dir()
     if given is not None:
         path = Path(given)
         path.mkdir(parents=True, exist_ok=True)
         for stale in path.glob("*.db"):
             stale.unlink()
+    return given
+
+
+@contextmanager
+def counts_dir(workers: int) -> Iterator[str | None]:
+    """Around `lapor serve --workers N`: the directory the workers count into, the one given
+    (`forget_last_counts`) or, for several workers without one, a fresh directory (removed
+    afterwards); one worker needs none."""
+    given = forget_last_counts()
+    if given is not None:
         yield given
     elif workers > 1:
         made = tempfile.mkdtemp(prefix="lapor-metrics-")
