@@ -17,6 +17,8 @@ from helpers import eventually, eventually_async
 from procs import ServiceProcess, citizen, service_env, text_script
 from prometheus_client.parser import text_string_to_metric_families
 
+from storage.migrate import upgrade
+
 CHAT = str(tg.CITIZEN_ID)
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
@@ -123,13 +125,16 @@ async def test_every_worker_of_serve_workers_answers_with_the_deployments_counts
         sqlite_url, tmp_path, **telegram_env(fake_telegram), PROMETHEUS_MULTIPROC_DIR=str(counts)
     )
     people = 12
-    with ServiceProcess(env, workers=2) as service:
+    upgrade(sqlite_url)  # migrated beforehand: the workers start sooner on a busy machine
+    service = ServiceProcess(env, workers=2)
+    try:
+        service.start(timeout=90)
         # `lapor serve` says which channels run and where their platform calls
         assert "channel telegram: webhook POST https://lapor.example.go.id/webhooks/telegram" in (
             service.log_text()
         )
         limits = httpx.Limits(max_keepalive_connections=0)  # a new connection per request
-        async with httpx.AsyncClient(base_url=service.base_url, limits=limits, timeout=10) as c:
+        async with httpx.AsyncClient(base_url=service.base_url, limits=limits, timeout=30) as c:
             # Rounds of messages from new citizens, until both workers took some (each worker
             # counts into its own file); the kernel hands connections to whichever accepts.
             sent = 0
@@ -149,3 +154,5 @@ async def test_every_worker_of_serve_workers_answers_with_the_deployments_counts
                 assert value(samples, "lapor_inbound_messages_total", channel="telegram") == sent
                 processed = value(samples, "lapor_processing_seconds_count", channel="telegram")
                 assert processed == sent
+    finally:
+        service.stop()
