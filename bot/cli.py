@@ -11,7 +11,10 @@ from collections.abc import Sequence
 
 from bot import logs
 from bot.settings import ConfigError, Settings, load_settings
+from bot.web.exposure import token_problem
 from channels.secrets import register_secret
+
+log = logging.getLogger("bot.cli")
 
 # their output is the terminal's: warnings and errors only
 QUIET_COMMANDS = ("chat", "stats", "outbox")
@@ -127,6 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.compose import chat
 
         return asyncio.run(chat(settings))
+    refused = token_problem(settings, args.host or settings.service.host)
+    if refused:
+        print(f"cannot start: {refused}", file=sys.stderr)
+        return 2
     config_path = args.sub_config or args.config
     if args.workers > 1:
         return serve_workers(
@@ -213,13 +220,24 @@ def serve_forever(
 ) -> int:
     import uvicorn
 
-    from bot.compose import Service, StartupError, build_senders, create_app, prepare_database
+    from bot.analytics.metrics import forget_last_counts
+    from bot.compose import (
+        Service,
+        StartupError,
+        build_senders,
+        channel_lines,
+        create_app,
+        prepare_database,
+    )
 
     try:
         prepare_database(settings)
     except StartupError as exc:
         print(f"cannot start: {exc}", file=sys.stderr)
         return 1
+    for line in channel_lines(settings):
+        log.info(line)
+    forget_last_counts()
     service = Service(settings, senders=build_senders(settings))
     app = create_app(service)
     config = uvicorn.Config(
@@ -248,7 +266,8 @@ def serve_workers(
 
     import uvicorn
 
-    from bot.compose import StartupError, prepare_database
+    from bot.analytics.metrics import counts_dir
+    from bot.compose import StartupError, channel_lines, prepare_database
 
     telegram = settings.channels.telegram
     if telegram.enabled and telegram.mode == "polling" and not settings.storage.redis_url:
@@ -276,15 +295,18 @@ def serve_workers(
     if config_path:
         os.environ["LAPOR_CONFIG"] = os.path.abspath(config_path)  # read again by each worker
     os.environ[logs.LEVEL_ENV] = logs.uvicorn_level(level)  # and the log level
-    uvicorn.run(
-        "bot.compose:worker_app",
-        factory=True,
-        workers=workers,
-        host=host or settings.service.host,
-        port=port if port is not None else settings.service.port,
-        log_level=logs.uvicorn_level(level),
-        proxy_headers=True,
-    )
+    for line in channel_lines(settings):
+        log.info(line)
+    with counts_dir(workers):  # /metrics adds up the counts of every worker
+        uvicorn.run(
+            "bot.compose:worker_app",
+            factory=True,
+            workers=workers,
+            host=host or settings.service.host,
+            port=port if port is not None else settings.service.port,
+            log_level=logs.uvicorn_level(level),
+            proxy_headers=True,
+        )
     return 0
 
 

@@ -27,6 +27,7 @@ from bot import logs
 from bot.actions.citizen import citizen_effects
 from bot.actions.lookups import LookupLimit
 from bot.analytics.funnel import FunnelRecorder
+from bot.analytics.metrics import PrometheusTelemetry
 from bot.core.clock import utcnow
 from bot.core.dispatcher import Dispatcher
 from bot.core.media import MediaFetcher
@@ -37,6 +38,8 @@ from bot.desk.cards import CardEditor
 from bot.desk.group import Desk
 from bot.desk.sla import SlaWorker
 from bot.ingress import console as console_ingress
+from bot.ingress import sms as sms_ingress
+from bot.ingress import telegram as telegram_ingress
 from bot.ingress import whatsapp as whatsapp_ingress
 from bot.ingress.sms import SmsIngress
 from bot.ingress.telegram import Poller, TelegramIngress
@@ -48,6 +51,7 @@ from bot.web.api import ReportApi
 from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
 from bot.web.open311 import Open311
+from bot.web.metrics import MetricsEndpoint
 from channels.base import ChannelSender
 from channels.console import ConsoleChannel
 from channels.secrets import register_secret
@@ -84,6 +88,30 @@ def prepare_database(settings: Settings) -> None:
             f"the database schema is at {current or 'nothing'}, this version needs {head}: "
             "run `lapor migrate` first"
         )
+
+
+def channel_lines(settings: Settings) -> list[str]:
+    """What `lapor serve` says at start-up: each enabled channel and where its platform calls."""
+    base = settings.service.public_url.rstrip("/")
+    channels = settings.channels
+    lines = []
+    if channels.telegram.enabled:
+        how = (
+            f"webhook POST {base}{telegram_ingress.PATH}"
+            if channels.telegram.mode == "webhook"
+            else "polling getUpdates"
+        )
+        lines.append(f"channel telegram: {how}")
+    if channels.whatsapp.enabled:
+        lines.append(f"channel whatsapp: webhook GET+POST {base}{whatsapp_ingress.PATH}")
+    if channels.sms.enabled:
+        path = (
+            sms_ingress.TWILIO_PATH
+            if channels.sms.provider == "twilio"
+            else sms_ingress.ANDROID_PATH
+        )
+        lines.append(f"channel sms ({channels.sms.provider}): webhook POST {base}{path}")
+    return lines or ["no platform channel enabled (the REST API and dashboard run; see README)"]
 
 
 def build_catalog(settings: Settings) -> Catalog:
@@ -175,10 +203,15 @@ class Service:
         self.store = store = Store(self.db)
         self.senders: dict[str, ChannelSender] = dict(senders or {})
         self.workers = Workers()
+        self.telemetry = PrometheusTelemetry()  # counts for /metrics
         # Shared state for several workers when storage.redis_url is set (bot.scaling).
         self.scaling = Scaling(settings.storage.redis_url, settings.storage.database_url)
         self.dispatcher = Dispatcher(
-            store, self.senders, clock=clock, tracker=self.scaling.tracker()
+            store,
+            self.senders,
+            clock=clock,
+            tracker=self.scaling.tracker(),
+            telemetry=self.telemetry,
         )
         self.pipeline = pipeline = Pipeline(
             store,
@@ -187,6 +220,7 @@ class Service:
             citizen_effects(LookupLimit()),  # refused ticket lookups per sender, in-process
             clock=clock,
             on_outbox=self.scaling.outbox_notifier(self.wake_senders),
+            telemetry=self.telemetry,
             **self.scaling.pipeline_options(),
         )
         # Analytics: the conversation funnel and topic words of filed reports.
@@ -313,10 +347,12 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
     open311 = Open311(
         settings, service.store, service.catalog, wake=service.wake_senders, clock=service.clock
     )
+    metrics = MetricsEndpoint(service.telemetry, service.db, guard=api.require_token)
     return build_app(
         routers=[
             api.router(),
             dashboard.router(),
+            metrics.router(),
             service.telegram.router(),
             service.whatsapp.router(),
             service.sms.router(),

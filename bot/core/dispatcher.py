@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.core.clock import utcnow
-from bot.core.ports import InflightTracker
+from bot.core.ports import InflightTracker, Telemetry
 from channels.base import ChannelSender, SendError, SendFailure
 from intake.types import Reply
 from storage import Store
@@ -52,6 +52,7 @@ class Dispatcher:
         *,
         clock: Callable[[], datetime] = utcnow,
         tracker: InflightTracker | None = None,
+        telemetry: Telemetry | None = None,
         batch: int = 50,
         concurrency: int = 100,
     ) -> None:
@@ -63,6 +64,7 @@ class Dispatcher:
         self.base_delay = BASE_DELAY  # back-off of the first retry (doubles per attempt)
         self.lease_seconds = LEASE_SECONDS
         self.tracker = tracker
+        self.telemetry = telemetry  # counts for /metrics
         self.rng = random.Random()  # jitter of retries (its own, not the global generator)
         self._wake = asyncio.Event()
 
@@ -165,13 +167,13 @@ class Dispatcher:
         sender = self.senders.get(row.channel)
         if sender is None:  # claimed only for channels with a sender: it was removed since
             log.warning("%s reply %s is dead: no sender for its channel", row.channel, row.id)
-            await self.store.outbox_dead(row.id, f"no sender for channel {row.channel!r}")
+            await self._dead(row, f"no sender for channel {row.channel!r}")
             return
         try:
             reply = Reply.from_dict(row.payload)
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("%s reply %s is dead: unreadable payload", row.channel, row.id)
-            await self.store.outbox_dead(row.id, f"unreadable payload: {exc}")
+            await self._dead(row, f"unreadable payload: {exc}")
             return
         try:
             # Never outlive the lease: past it, another dispatcher may take the row.
@@ -189,17 +191,19 @@ class Dispatcher:
 
     async def _failed(self, row: OutboxMessage, error: SendError) -> None:
         assert row.id is not None
+        if self.telemetry is not None:
+            self.telemetry.send_failed(row.channel, error.failure)
         attempts = row.attempts + 1
         if error.failure is SendFailure.UNREACHABLE:
             log.warning("%s chat unreachable, reply is dead: %s", row.channel, error.reason)
-            await self.store.outbox_dead(row.id, error.reason)
+            await self._dead(row, error.reason)
             await self._mark_unreachable(row.channel, row.chat_id)
         elif error.failure is SendFailure.WAIT:
             log.info("%s reply held until the citizen writes: %s", row.channel, error.reason)
             await self.store.outbox_wait(row.id, error.reason)
         elif error.failure is SendFailure.DEAD or attempts >= MAX_ATTEMPTS:
             log.warning("%s send gave up: %s", row.channel, error.reason)
-            await self.store.outbox_dead(row.id, error.reason)
+            await self._dead(row, error.reason)
         else:
             delay = (
                 error.retry_after
@@ -210,6 +214,12 @@ class Dispatcher:
             await self.store.outbox_retry(row.id, due, error.reason)
             # Look again when it is due, rather than at the next idle tick.
             asyncio.get_running_loop().call_later(delay + 0.01, self._wake.set)
+
+    async def _dead(self, row: OutboxMessage, reason: str) -> None:
+        assert row.id is not None
+        await self.store.outbox_dead(row.id, reason)
+        if self.telemetry is not None:
+            self.telemetry.dead_letter(row.channel)
 
     async def _mark_unreachable(self, channel: str, chat_id: str) -> None:
         async with self.store.unit_of_work() as uow:

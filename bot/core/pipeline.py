@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from bot.core.ports import (
     EffectContext,
     Observer,
     RateLimit,
+    Telemetry,
 )
 from intake import flow
 from intake.catalog import Catalog
@@ -73,6 +75,7 @@ class Pipeline:
         conversations: ConversationStore | None = None,
         dedupe: Dedupe | None = None,
         rate_limit: RateLimit | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.store = store
         self.catalog = catalog
@@ -84,10 +87,12 @@ class Pipeline:
         self.conversations: ConversationStore = conversations or SqlConversations()
         self.dedupe = dedupe
         self.rate_limit = rate_limit
+        self.telemetry = telemetry  # counts for /metrics
         self.observers: list[Observer] = []
 
     async def accept(self, message: InboundMessage, raw: Any = None) -> Accepted:
         """Store one inbound message, then process it. Safe to call twice with the same id."""
+        started = time.perf_counter()
         if await self._stage(message) == PROCESSED:
             return Accepted(None, False)  # the fast path: no database round trip
         payload = {"message": message_to_dict(message), "raw": raw}
@@ -98,9 +103,13 @@ class Pipeline:
             await self._redelivered(message)
             return Accepted(None, False)
         await self._mark(message, STORED)
+        if self.telemetry is not None:
+            self.telemetry.message_received(message.channel)
         if not await self._within_rate_limit(inbox_id, message):
             return Accepted(inbox_id, False)
         processed = await self._process_safely(inbox_id, message)
+        if processed and self.telemetry is not None:
+            self.telemetry.message_processed(message.channel, time.perf_counter() - started)
         return Accepted(inbox_id, processed)
 
     async def _redelivered(self, message: InboundMessage) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from channels.base import SendFailure
 from intake import flow
 from intake.catalog import Catalog
 from intake.types import InboundMessage, Reply
@@ -110,3 +111,24 @@ class InflightTracker(Protocol):
     async def claimed(self, lease_until: datetime, rows: list[OutboxMessage]) -> None: ...
 
     async def finished(self, row: OutboxMessage) -> None: ...
+
+
+class Telemetry(Protocol):
+    """What the core tells as it works, for `/metrics` (`bot.analytics.metrics`): counted where
+    it happens, labelled only by channel and kind (never a citizen, chat or text)."""
+
+    def message_received(self, channel: str) -> None:
+        """A new message was stored in the inbox (a duplicate is not counted)."""
+        ...
+
+    def message_processed(self, channel: str, seconds: float) -> None:
+        """A message was processed: `seconds` from its arrival to its replies queued."""
+        ...
+
+    def send_failed(self, channel: str, failure: SendFailure) -> None:
+        """A send to the platform failed (its outcome: retry, dead, unreachable, wait)."""
+        ...
+
+    def dead_letter(self, channel: str) -> None:
+        """A reply became a dead letter: it will never be sent (unless requeued)."""
+        ...

@@ -1,5 +1,6 @@
 """The FastAPI application: health and readiness, the body size limit, JSON validation errors,
-and whatever routers the composition root (`bot.compose`) hands it."""
+API docs that work offline (/docs, /redoc), and whatever routers the composition root
+(`bot.compose`) hands it."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from bot.web.address import NoNulInAddress
 from bot.web.limits import BodySizeLimit
+
+# /docs and /redoc load Swagger UI and ReDoc from here, shipped by fastapi-offline: no CDN.
+DOCS_ASSETS = "/docs-assets"
 
 # name -> check: True/False, or None when the dependency is not configured (left out)
 ReadinessChecks = Mapping[str, Callable[[], Awaitable[bool | None]]]
@@ -25,7 +30,12 @@ def build_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="lapor-intake", lifespan=lifespan)
+    app = FastAPIOffline(
+        title="lapor-intake",
+        lifespan=lifespan,
+        static_url=DOCS_ASSETS,
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+    )
     # Every route: 413 past 1 MiB, except the paths given (WhatsApp: 3 MB notifications).
     app.add_middleware(BodySizeLimit, limits=dict(body_limits or {}))
     app.add_middleware(NoNulInAddress)  # 400 for %00 in a path or query (PostgreSQL has no NUL)
