@@ -30,6 +30,7 @@ from bot.analytics.funnel import FunnelRecorder
 from bot.core.clock import utcnow
 from bot.core.dispatcher import Dispatcher
 from bot.core.media import MediaFetcher
+from bot.core.pacing import Pacer, configured
 from bot.core.pipeline import Pipeline
 from bot.core.ports import Clock
 from bot.core.workers import Workers
@@ -49,12 +50,15 @@ from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
 from channels.base import ChannelSender
 from channels.console import ConsoleChannel
+from channels.limits import SendLimits
 from channels.secrets import register_secret
 from channels.sms import SmsProvider, SmsSender
 from channels.sms.android import AndroidGatewayProvider
 from channels.sms.twilio import TwilioProvider
 from channels.telegram import TelegramSender
+from channels.telegram.limits import LIMITS as TELEGRAM_LIMITS
 from channels.whatsapp import WhatsAppSender
+from channels.whatsapp.limits import LIMITS as WHATSAPP_LIMITS
 from intake.catalog import Catalog
 from intake.lifecycle import SlaPolicy
 from storage import Database, Store, migrate
@@ -63,6 +67,11 @@ from storage.media import MediaStore
 log = logging.getLogger(__name__)
 
 RESUME_EVERY = 30.0  # seconds between sweeps for inbox rows that failed to process
+# How fast each platform takes messages (the dispatcher paces inside these; `[delivery]`).
+PLATFORM_LIMITS: Mapping[str, SendLimits] = {
+    "telegram": TELEGRAM_LIMITS,
+    "whatsapp": WHATSAPP_LIMITS,
+}
 
 
 class StartupError(Exception):
@@ -177,7 +186,11 @@ class Service:
         # Shared state for several workers when storage.redis_url is set (bot.scaling).
         self.scaling = Scaling(settings.storage.redis_url, settings.storage.database_url)
         self.dispatcher = Dispatcher(
-            store, self.senders, clock=clock, tracker=self.scaling.tracker()
+            store,
+            self.senders,
+            clock=clock,
+            tracker=self.scaling.tracker(),
+            pacer=Pacer(configured(PLATFORM_LIMITS, settings.delivery)),  # platform limits
         )
         self.pipeline = pipeline = Pipeline(
             store,
@@ -256,6 +269,7 @@ class Service:
     async def start(self, *, workers: bool = True) -> None:
         await self.pipeline.resume()
         if not workers:
+            await self.dispatcher.recover()  # (`run` does it when it starts)
             return
         run = self.workers.run
         self.scaling.start(self.workers, self.store, self.dispatcher.wake)

@@ -206,6 +206,26 @@ class FlowConfig(Section):
     max_description_chars: int = Field(default=2000, ge=1)
 
 
+class PaceConfig(Section):
+    """At most `messages` in any `seconds` (bot/core/pacing.py); messages = 0: no limit."""
+
+    messages: int = Field(ge=0, le=100_000)
+    seconds: float = Field(gt=0, le=86_400)
+
+
+class ChannelPacing(Section):
+    # Unset: the platform's own limit (channels/<platform>/limits.py).
+    overall: PaceConfig | None = None  # everything the channel sends
+    chat: PaceConfig | None = None  # to one private chat
+    group: PaceConfig | None = None  # to one group chat
+
+
+class DeliveryConfig(Section):
+    telegram: ChannelPacing = Field(default_factory=ChannelPacing)
+    whatsapp: ChannelPacing = Field(default_factory=ChannelPacing)
+    sms: ChannelPacing = Field(default_factory=ChannelPacing)
+
+
 class Settings(Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -219,6 +239,7 @@ class Settings(Section):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -7,7 +7,7 @@ methods while a unit of work is open in the same task: they would wait for it (b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -88,11 +88,31 @@ class Store:
         limit: int = 50,
         *,
         channels: Collection[str] | None = None,
+        owner: str | None = None,
+        held: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxMessage]:
-        """Lease the due rows that are next in line in their conversation (set inflight);
-        with `channels`, only rows of those channels (the ones this process can send on)."""
+        """Lease the due rows that are next in line in their conversation (set inflight, by
+        `owner`); with `channels`, only rows of those channels (the ones this process can send
+        on); never rows to the chats in `held` (per channel: paced for now)."""
         async with self._transaction() as session:
-            return await self._outbox(session).claim(now, lease_seconds, limit, channels)
+            return await self._outbox(session).claim(
+                now, lease_seconds, limit, channels, owner=owner, held=held
+            )
+
+    async def outbox_unclaim(self, outbox_ids: Collection[int]) -> int:
+        """Claimed rows back to pending, unchanged otherwise (not sent now after all)."""
+        async with self._transaction() as session:
+            return await self._outbox(session).unclaim(outbox_ids)
+
+    async def outbox_claimants(self) -> list[str]:
+        """The owners of in-flight outbox rows."""
+        async with self._transaction() as session:
+            return await self._outbox(session).claimants()
+
+    async def release_outbox_claims(self, owners: Collection[str]) -> int:
+        """In-flight rows of these owners (gone) back to pending; how many."""
+        async with self._transaction() as session:
+            return await self._outbox(session).release_claims(owners)
 
     async def outbox_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
         async with self._transaction() as session:
