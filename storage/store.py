@@ -51,8 +51,8 @@ class Store:
         await self.db.dispose()
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.db.writing(), self.db.session() as session, session.begin():
+    async def _transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        async with self.db.writing(urgent=urgent), self.db.session() as session, session.begin():
             yield session
 
     # -- inbox -----------------------------------------------------------------------------
@@ -114,21 +114,24 @@ class Store:
         async with self._transaction() as session:
             return await self._outbox(session).release_claims(owners)
 
+    # A send's outcome is written urgently (ahead of other writers waiting on SQLite): until it
+    # is, a crash would have the reply sent again.
+
     async def outbox_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).sent(outbox_id, external_id, now)
 
     async def outbox_retry(self, outbox_id: int, due_at: datetime, error: str) -> None:
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).retry(outbox_id, due_at, error)
 
     async def outbox_dead(self, outbox_id: int, error: str) -> None:
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).dead(outbox_id, error)
 
     async def outbox_wait(self, outbox_id: int, error: str) -> None:
         """Hold the row until the recipient writes again (WhatsApp's 24-hour window)."""
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).wait(outbox_id, error)
 
     async def release_expired_leases(self, now: datetime) -> int:
