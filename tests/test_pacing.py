@@ -23,7 +23,8 @@ from helpers import eventually
 from procs import KELURAHAN, citizen
 
 from bot.core.dispatcher import Dispatcher
-from bot.core.pacing import Pacer
+from bot.core.pacing import Pacer, configured
+from bot.settings import DeliveryConfig
 from channels.telegram import TelegramSender
 from channels.telegram.limits import LIMITS
 from intake.types import Choice, Reply, conversation_key
@@ -176,3 +177,21 @@ async def test_the_service_paces_a_burst_of_reports_to_the_officers_group(
         for first, third in zip(group, group[2:], strict=False):  # never 3 within 1.5 s
             assert third - first >= 1.5 - 0.2, group
         assert not [c for c in fake_telegram.calls if c.status == 429]
+
+
+async def test_private_chats_paced_when_configured_one_a_second(
+    store: Store, fake_telegram: FakeTelegram, sender: TelegramSender
+) -> None:
+    delivery = DeliveryConfig.model_validate({"telegram": {"chat": {"messages": 1, "seconds": 1}}})
+    clock = Time()
+    pacer = Pacer(configured({"telegram": LIMITS}, delivery), clock=clock.seconds)
+    dispatcher = Dispatcher(store, {"telegram": sender}, clock=clock.now, pacer=pacer)
+    other = str(tg.CITIZEN_ID + 1)
+    for text in ("satu", "dua"):
+        await queue(store, CITIZEN, Reply(text), clock.now())
+    await queue(store, other, Reply("tiga"), clock.now())
+    await dispatcher.drain()
+    assert (sent_to(fake_telegram, CITIZEN), sent_to(fake_telegram, other)) == (["satu"], ["tiga"])
+    clock.advance(1.01)
+    await dispatcher.drain()
+    assert sent_to(fake_telegram, CITIZEN) == ["satu", "dua"]

@@ -1,7 +1,10 @@
 """Telegram's sending limits (Bot API FAQ, "My bot is hitting limits"): about 30 messages per
-second overall, 20 per minute in one group (channels too), and about one per second in one
-private chat, where short bursts are tolerated. Telegram does not publish exact figures; a
-429 answer's `retry_after` is obeyed as well (`client.classify_error`).
+second overall and 20 per minute in one group (channels too). About one per second in one
+private chat is advised, but short bursts are tolerated there, so private chats are not paced
+by default (as python-telegram-bot's own limiter does): a step of a conversation that answers
+with three messages must not take three seconds. `[delivery.telegram] chat` paces them.
+Telegram does not publish exact figures; a 429 answer's `retry_after` is obeyed as well
+(`client.classify_error`).
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ def messages(reply: Reply) -> int:
 
 LIMITS = SendLimits(
     overall=Window(30, 1.0),
-    chat=Window(10, 10.0),  # one a second on average, a conversation's few replies at once
     group=Window(20, 60.0),
     is_group=is_group,
     messages=messages,
