@@ -31,6 +31,7 @@ from bot.analytics.metrics import PrometheusTelemetry
 from bot.core.clock import utcnow
 from bot.core.dispatcher import Dispatcher
 from bot.core.media import MediaFetcher
+from bot.core.pacing import Pacer, configured
 from bot.core.pipeline import Pipeline
 from bot.core.ports import Clock
 from bot.core.workers import Workers
@@ -50,16 +51,19 @@ from bot.training import load_category_model
 from bot.web.api import ReportApi
 from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
-from bot.web.open311 import Open311
 from bot.web.metrics import MetricsEndpoint
+from bot.web.open311 import Open311
 from channels.base import ChannelSender
 from channels.console import ConsoleChannel
+from channels.limits import SendLimits
 from channels.secrets import register_secret
 from channels.sms import SmsProvider, SmsSender
 from channels.sms.android import AndroidGatewayProvider
 from channels.sms.twilio import TwilioProvider
 from channels.telegram import TelegramSender
+from channels.telegram.limits import LIMITS as TELEGRAM_LIMITS
 from channels.whatsapp import WhatsAppSender
+from channels.whatsapp.limits import LIMITS as WHATSAPP_LIMITS
 from intake.catalog import Catalog
 from intake.lifecycle import SlaPolicy
 from storage import Database, Store, migrate
@@ -68,6 +72,11 @@ from storage.media import MediaStore
 log = logging.getLogger(__name__)
 
 RESUME_EVERY = 30.0  # seconds between sweeps for inbox rows that failed to process
+# How fast each platform takes messages (the dispatcher paces inside these; `[delivery]`).
+PLATFORM_LIMITS: Mapping[str, SendLimits] = {
+    "telegram": TELEGRAM_LIMITS,
+    "whatsapp": WHATSAPP_LIMITS,
+}
 
 
 class StartupError(Exception):
@@ -212,6 +221,7 @@ class Service:
             clock=clock,
             tracker=self.scaling.tracker(),
             telemetry=self.telemetry,
+            pacer=Pacer(configured(PLATFORM_LIMITS, settings.delivery)),  # platform limits
         )
         self.pipeline = pipeline = Pipeline(
             store,
@@ -291,6 +301,7 @@ class Service:
     async def start(self, *, workers: bool = True) -> None:
         await self.pipeline.resume()
         if not workers:
+            await self.dispatcher.recover()  # (`run` does it when it starts)
             return
         run = self.workers.run
         self.scaling.start(self.workers, self.store, self.dispatcher.wake)

@@ -217,6 +217,26 @@ class Open311Config(Section):
     contact: str = ""  # who runs the endpoint, for Service Discovery (e.g. an e-mail address)
 
 
+class PaceConfig(Section):
+    """At most `messages` in any `seconds` (bot/core/pacing.py); messages = 0: no limit."""
+
+    messages: int = Field(ge=0, le=100_000)
+    seconds: float = Field(gt=0, le=86_400)
+
+
+class ChannelPacing(Section):
+    # Unset: the platform's own limit (channels/<platform>/limits.py).
+    overall: PaceConfig | None = None  # everything the channel sends
+    chat: PaceConfig | None = None  # to one private chat
+    group: PaceConfig | None = None  # to one group chat
+
+
+class DeliveryConfig(Section):
+    telegram: ChannelPacing = Field(default_factory=ChannelPacing)
+    whatsapp: ChannelPacing = Field(default_factory=ChannelPacing)
+    sms: ChannelPacing = Field(default_factory=ChannelPacing)
+
+
 class Settings(Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -231,6 +251,7 @@ class Settings(Section):
     sla: SlaConfig = Field(default_factory=SlaConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
     open311: Open311Config = Field(default_factory=Open311Config)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)

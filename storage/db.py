@@ -22,6 +22,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.turns import WriteTurns
+
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -93,18 +95,19 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
-        # SQLite has one writer at a time. Queueing writers of this process on an asyncio lock
-        # is fairer and much faster than letting them poll SQLite's busy handler.
-        self._writer: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        # SQLite has one writer at a time. Queueing writers of this process for their turn is
+        # fairer and much faster than letting them poll SQLite's busy handler.
+        self._writer: WriteTurns | None = WriteTurns() if self.is_sqlite else None
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[None]:
-        """Hold this process's SQLite write turn (a no-op on PostgreSQL)."""
+    async def writing(self, *, urgent: bool = False) -> AsyncIterator[None]:
+        """Hold this process's SQLite write turn (a no-op on PostgreSQL); an `urgent` writer
+        goes ahead of those waiting (`storage.turns`)."""
         if self._writer is None:
             yield
             return
         async with asyncio.timeout(SQLITE_BUSY_TIMEOUT_MS / 1000):
-            await self._writer.acquire()
+            await self._writer.acquire(urgent=urgent)
         try:
             yield
         finally:

@@ -176,6 +176,7 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     due_at: datetime = Field(sa_type=UTCDateTime)
     lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = None  # the process that claimed it last (bot.core.liveness)
     external_id: str | None = None  # the platform's id once sent
     last_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

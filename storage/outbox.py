@@ -1,20 +1,21 @@
 """The outbox: replies waiting to be sent, in order within each conversation.
 
-Rows move pending -> inflight (claimed, with a lease) -> sent, or back to pending for a retry,
-or to dead. A conversation's row can only be claimed when no earlier row of that conversation is
-pending or inflight, so each conversation's messages go out in order while other conversations
-are not held up. Dead and sent rows block nothing. A row the platform will only take after the
-recipient writes again (WhatsApp's 24-hour window) is "waiting": it blocks nothing either, and
-goes back to pending, first in line, when their next message arrives (`release_waiting`).
+Rows move pending -> inflight (claimed, with a lease and the claimant's identity) -> sent, or
+back to pending for a retry, or to dead. A conversation's row can only be claimed when no
+earlier row of that conversation is pending or inflight, so each conversation's messages go out
+in order while other conversations are not held up. Dead and sent rows block nothing. A row the
+platform will only take after the recipient writes again (WhatsApp's 24-hour window) is
+"waiting": it blocks nothing either, and goes back to pending, first in line, when their next
+message arrives (`release_waiting`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -69,11 +70,16 @@ class OutboxRepository:
         lease_seconds: float,
         limit: int,
         channels: Collection[str] | None = None,
+        *,
+        owner: str | None = None,
+        held: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxMessage]:
         """Lease due rows that are first in line in their conversation (see module doc).
 
         `channels`: only rows of these channels (the ones the caller can send on; another
-        process sharing the database sends the rest). None: every channel."""
+        process sharing the database sends the rest). None: every channel. `owner`: who
+        claims (kept in `claimed_by`). `held`: per channel, chats not to claim now (they are
+        being paced); their rows stay pending and due."""
         if channels is not None and not channels:
             return []
         earlier = aliased(OutboxMessage)
@@ -97,6 +103,14 @@ class OutboxRepository:
                     if channels is not None
                     else []
                 ),
+                *(
+                    ~and_(
+                        col(OutboxMessage.channel) == channel,
+                        col(OutboxMessage.chat_id).in_(sorted(chats)),
+                    )
+                    for channel, chats in (held or {}).items()
+                    if chats
+                ),
             )
             .order_by(col(OutboxMessage.id))
             .limit(limit)
@@ -108,8 +122,52 @@ class OutboxRepository:
         for row in rows:
             row.status = OUTBOX_INFLIGHT
             row.lease_until = lease_until
+            row.claimed_by = owner
         await self.session.flush()
         return rows
+
+    async def unclaim(self, outbox_ids: Collection[int]) -> int:
+        """Claimed rows back to pending as they were (due, attempts and error unchanged): the
+        claimant will not send them now after all (pacing)."""
+        if not outbox_ids:
+            return 0
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id).in_(sorted(outbox_ids)),
+                col(OutboxMessage.status) == OUTBOX_INFLIGHT,
+            )
+            .values(status=OUTBOX_PENDING, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.exec(stmt)).rowcount
+
+    async def claimants(self) -> list[str]:
+        """Who holds in-flight rows (rows claimed before owners were recorded are left out)."""
+        stmt = (
+            select(OutboxMessage.claimed_by)
+            .where(
+                col(OutboxMessage.status) == OUTBOX_INFLIGHT,
+                col(OutboxMessage.claimed_by).is_not(None),
+            )
+            .distinct()
+        )
+        return sorted(owner for owner in (await self.session.exec(stmt)).all() if owner)
+
+    async def release_claims(self, owners: Collection[str]) -> int:
+        """In-flight rows claimed by `owners` (processes that are gone) go back to pending."""
+        if not owners:
+            return 0
+        stmt = (
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OUTBOX_INFLIGHT,
+                col(OutboxMessage.claimed_by).in_(sorted(owners)),
+            )
+            .values(status=OUTBOX_PENDING, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.exec(stmt)).rowcount
 
     async def _set(self, outbox_id: int, **values: Any) -> bool:
         stmt = update(OutboxMessage).where(col(OutboxMessage.id) == outbox_id).values(**values)

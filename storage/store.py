@@ -7,7 +7,7 @@ methods while a unit of work is open in the same task: they would wait for it (b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -51,8 +51,8 @@ class Store:
         await self.db.dispose()
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncSession]:
-        async with self.db.writing(), self.db.session() as session, session.begin():
+    async def _transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        async with self.db.writing(urgent=urgent), self.db.session() as session, session.begin():
             yield session
 
     # -- inbox -----------------------------------------------------------------------------
@@ -88,27 +88,50 @@ class Store:
         limit: int = 50,
         *,
         channels: Collection[str] | None = None,
+        owner: str | None = None,
+        held: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxMessage]:
-        """Lease the due rows that are next in line in their conversation (set inflight);
-        with `channels`, only rows of those channels (the ones this process can send on)."""
+        """Lease the due rows that are next in line in their conversation (set inflight, by
+        `owner`); with `channels`, only rows of those channels (the ones this process can send
+        on); never rows to the chats in `held` (per channel: paced for now)."""
         async with self._transaction() as session:
-            return await self._outbox(session).claim(now, lease_seconds, limit, channels)
+            return await self._outbox(session).claim(
+                now, lease_seconds, limit, channels, owner=owner, held=held
+            )
+
+    async def outbox_unclaim(self, outbox_ids: Collection[int]) -> int:
+        """Claimed rows back to pending, unchanged otherwise (not sent now after all)."""
+        async with self._transaction() as session:
+            return await self._outbox(session).unclaim(outbox_ids)
+
+    async def outbox_claimants(self) -> list[str]:
+        """The owners of in-flight outbox rows."""
+        async with self._transaction() as session:
+            return await self._outbox(session).claimants()
+
+    async def release_outbox_claims(self, owners: Collection[str]) -> int:
+        """In-flight rows of these owners (gone) back to pending; how many."""
+        async with self._transaction() as session:
+            return await self._outbox(session).release_claims(owners)
+
+    # A send's outcome is written urgently (ahead of other writers waiting on SQLite): until it
+    # is, a crash would have the reply sent again.
 
     async def outbox_sent(self, outbox_id: int, external_id: str | None, now: datetime) -> None:
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).sent(outbox_id, external_id, now)
 
     async def outbox_retry(self, outbox_id: int, due_at: datetime, error: str) -> None:
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).retry(outbox_id, due_at, error)
 
     async def outbox_dead(self, outbox_id: int, error: str) -> None:
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).dead(outbox_id, error)
 
     async def outbox_wait(self, outbox_id: int, error: str) -> None:
         """Hold the row until the recipient writes again (WhatsApp's 24-hour window)."""
-        async with self._transaction() as session:
+        async with self._transaction(urgent=True) as session:
             await self._outbox(session).wait(outbox_id, error)
 
     async def release_expired_leases(self, now: datetime) -> int:

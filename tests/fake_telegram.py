@@ -7,6 +7,7 @@ for getUpdates and fails on demand::
     def test_x(fake_telegram):
         fake_telegram.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", 1)
         fake_telegram.fail_randomly(0.3, seed=7)  # 500, 429 or a hang (a client timeout)
+        fake_telegram.slow_down(0.3)  # every sendMessage answered after 0.3 s
         fake_telegram.push_update({...})
         file_path = fake_telegram.add_file("AgAC-photo", b"...jpeg bytes...")
         ... fake_telegram.calls_to("sendMessage")[0].params["text"]
@@ -126,6 +127,7 @@ class FakeTelegram(LoopbackFake):
         self.webhook: dict[str, Any] | None = None
         self._failures: dict[str, list[_Failure]] = {}
         self._chaos: _Chaos | None = None
+        self._slow: tuple[float, frozenset[str]] | None = None
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self._documents: set[str] = set()  # file ids Telegram knows as documents, not photos
         self._updates: list[dict[str, Any]] = []
@@ -205,6 +207,13 @@ class FakeTelegram(LoopbackFake):
                 else None
             )
 
+    def slow_down(self, seconds: float, methods: tuple[str, ...] = ("sendMessage",)) -> None:
+        """Carry out each call of `methods` only after `seconds` (a slow network): many sends
+        are under way at any moment. A call whose caller went away meanwhile is still carried
+        out and logged, as Telegram would. `seconds=0` stops it."""
+        with self._lock:
+            self._slow = (seconds, frozenset(m.lower() for m in methods)) if seconds else None
+
     def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
         with self._lock:
             return [
@@ -250,6 +259,9 @@ class FakeTelegram(LoopbackFake):
         kind = self._take_chaos(method)
         if kind is not None:
             return self._record(method, params, files, await self._chaos_answer(kind))
+        slow = self._slow
+        if slow is not None and method.lower() in slow[1]:
+            await asyncio.sleep(slow[0])
         try:
             result = await getattr(self, f"_m_{method}")(params)
         except _ApiError as exc:

@@ -9,8 +9,16 @@ the citizen writes again (WhatsApp's 24-hour window): the row is "waiting" and b
 `run()` keeps up to `concurrency` sends going and claims more as soon as a slot frees, so a chat
 that is slow or timing out never delays the others. Several dispatchers (one per worker) may
 share the outbox: the claim takes each row once (FOR UPDATE SKIP LOCKED on PostgreSQL, the write
-lock on SQLite), and a row whose lease ran out (its sender died) goes back to pending. With an
-`InflightTracker` (Redis), rows of a dead worker are handed back within seconds instead.
+lock on SQLite), and a row whose lease ran out (its sender died) goes back to pending. Each row
+records who claimed it (`bot.core.liveness`): at start-up, and every few seconds after, the
+rows of a process on this machine that is gone (killed, crashed) go back to pending at once,
+instead of after their lease. With an `InflightTracker` (Redis), rows of a dead worker on any
+machine are handed back within seconds too. A send's outcome is recorded as soon as it is
+known, in its own short transaction, so a crash leaves only the sends under way unknown.
+
+With a `Pacer` (`bot.core.pacing`) the claim skips the chats and channels whose platform limit
+is reached for now (a burst of cards to one officers' group), so they wait, pending, while
+every other chat goes on.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from bot.core.clock import utcnow
+from bot.core.liveness import Liveness
+from bot.core.pacing import Pacer
 from bot.core.ports import InflightTracker, Telemetry
 from channels.base import ChannelSender, SendError, SendFailure
 from intake.types import Reply
@@ -36,6 +46,7 @@ MAX_ATTEMPTS = 10
 BASE_DELAY = 1.0  # seconds; doubles per attempt
 MAX_DELAY = 300.0
 LEASE_SECONDS = 60
+RECOVER_EVERY = 5.0  # seconds between looks for rows claimed by processes that are gone
 
 
 def backoff(attempts: int, rng: random.Random | None = None, base: float = BASE_DELAY) -> float:
@@ -53,6 +64,8 @@ class Dispatcher:
         clock: Callable[[], datetime] = utcnow,
         tracker: InflightTracker | None = None,
         telemetry: Telemetry | None = None,
+        pacer: Pacer | None = None,
+        liveness: Liveness | None = None,
         batch: int = 50,
         concurrency: int = 100,
     ) -> None:
@@ -65,8 +78,12 @@ class Dispatcher:
         self.lease_seconds = LEASE_SECONDS
         self.tracker = tracker
         self.telemetry = telemetry  # counts for /metrics
+        self.pacer = pacer
+        self.liveness = liveness or Liveness()
+        self.owner = self.liveness.identity  # written into the rows this process claims
         self.rng = random.Random()  # jitter of retries (its own, not the global generator)
         self._wake = asyncio.Event()
+        self._paced_wake: asyncio.TimerHandle | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -76,6 +93,8 @@ class Dispatcher:
         wait short. On cancellation, sends under way get `shutdown_grace` seconds to finish."""
         sending: set[asyncio.Task[None]] = set()
         next_release = 0.0
+        next_recover = time.monotonic() + RECOVER_EVERY
+        await self.recover()  # before the first claim: a restart after a crash goes on at once
 
         def finished(task: asyncio.Task[None]) -> None:
             sending.discard(task)
@@ -90,6 +109,9 @@ class Dispatcher:
                         await self.store.release_expired_leases(self.clock())
                     except Exception:
                         log.exception("releasing expired outbox leases failed")
+                if time.monotonic() >= next_recover:
+                    next_recover = time.monotonic() + RECOVER_EVERY
+                    await self.recover()
                 free = self.concurrency - len(sending)
                 rows: list[OutboxMessage] = []
                 if free > 0:
@@ -116,25 +138,87 @@ class Dispatcher:
                 for task in list(sending):
                     task.cancel()
 
+    async def recover(self) -> int:
+        """Hand back the in-flight rows of processes that are gone (see `bot.core.liveness`);
+        returns how many. A failure is logged: the leases still run out."""
+        try:
+            owners = await self.store.outbox_claimants()
+            gone = [owner for owner in owners if self.liveness.gone(owner)]
+            released = await self.store.release_outbox_claims(gone) if gone else 0
+        except Exception:
+            log.exception("handing back the outbox rows of stopped processes failed")
+            return 0
+        if released:
+            log.warning(
+                "handed back %d outbox row(s) of %d stopped process(es)", released, len(gone)
+            )
+            self._wake.set()
+        return released
+
     async def _claim(self, limit: int) -> list[OutboxMessage]:
         now = self.clock()
-        if self.tracker is None:
-            return await self.store.claim_outbox(
-                now, self.lease_seconds, limit, channels=list(self.senders)
-            )
+        channels = list(self.senders)
+        held = None
+        if self.pacer is not None:
+            paced = self.pacer.held()
+            channels = [c for c in channels if c not in paced.channels]
+            held = paced.chats
+        if not channels:
+            self._wake_when_paced()
+            return []
         lease_until = now + timedelta(seconds=self.lease_seconds)  # as the claim computes it
-        try:
-            await self.tracker.claiming(lease_until)
-        except Exception as exc:  # tracking only speeds up recovery; leases still expire
-            log.warning("could not record an outbox claim: %s", exc)
+        if self.tracker is not None:
+            try:
+                await self.tracker.claiming(lease_until)
+            except Exception as exc:  # tracking only speeds up recovery; leases still expire
+                log.warning("could not record an outbox claim: %s", exc)
         rows = await self.store.claim_outbox(
-            now, self.lease_seconds, limit, channels=list(self.senders)
+            now, self.lease_seconds, limit, channels=channels, owner=self.owner, held=held
         )
-        try:
-            await self.tracker.claimed(lease_until, rows)
-        except Exception as exc:
-            log.warning("could not record an outbox claim: %s", exc)
-        return rows
+        if self.tracker is not None:
+            try:
+                await self.tracker.claimed(lease_until, rows)
+            except Exception as exc:
+                log.warning("could not record an outbox claim: %s", exc)
+        return await self._pace(rows) if self.pacer is not None else rows
+
+    async def _pace(self, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """The rows the pacer lets go now; the others go back to pending, as they were."""
+        assert self.pacer is not None
+        going: list[OutboxMessage] = []
+        waiting: list[OutboxMessage] = []
+        for row in rows:
+            try:
+                reply: Reply | None = Reply.from_dict(row.payload)
+            except (KeyError, TypeError, ValueError):
+                reply = None  # unreadable: it goes (to be marked dead), counted as one message
+            allowed = self.pacer.take(row.channel, row.chat_id, reply)
+            (going if allowed else waiting).append(row)
+        if waiting:
+            try:
+                await self.store.outbox_unclaim([row.id for row in waiting if row.id is not None])
+            except Exception:  # they stay in flight until their lease ends
+                log.exception("returning paced outbox rows failed")
+            for row in waiting:
+                await self._count_off(row)
+        self._wake_when_paced()
+        return going
+
+    def _wake_when_paced(self) -> None:
+        """Look again when a window that holds rows back has room."""
+        if self.pacer is None or (free := self.pacer.next_free()) is None:
+            return
+        loop = asyncio.get_running_loop()
+        at = loop.time() + max(0.0, free - self.pacer.clock()) + 0.005
+        if self._paced_wake is not None:
+            if self._paced_wake.when() <= at:
+                return  # an earlier wake-up is set
+            self._paced_wake.cancel()
+        self._paced_wake = loop.call_at(at, self._paced_woken)
+
+    def _paced_woken(self) -> None:
+        self._paced_wake = None
+        self._wake.set()
 
     async def drain(self, max_rounds: int = 100) -> int:
         """Send everything that is due now (used by the console and by tests)."""
@@ -156,11 +240,14 @@ class Dispatcher:
         try:
             await self._deliver_row(row)
         finally:
-            if self.tracker is not None:
-                try:
-                    await self.tracker.finished(row)
-                except Exception as exc:
-                    log.warning("could not record a finished outbox row: %s", exc)
+            await self._count_off(row)
+
+    async def _count_off(self, row: OutboxMessage) -> None:
+        if self.tracker is not None:
+            try:
+                await self.tracker.finished(row)
+            except Exception as exc:
+                log.warning("could not record a finished outbox row: %s", exc)
 
     async def _deliver_row(self, row: OutboxMessage) -> None:
         assert row.id is not None
