@@ -47,6 +47,7 @@ from bot.training import load_category_model
 from bot.web.api import ReportApi
 from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
+from bot.web.public import PublicPage
 from channels.base import ChannelSender
 from channels.console import ConsoleChannel
 from channels.secrets import register_secret
@@ -313,6 +314,7 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
         routers=[
             api.router(),
             dashboard.router(),
+            PublicPage(settings, service.db, service.clock).router(),  # no login, aggregates
             service.telegram.router(),
             service.whatsapp.router(),
             service.sms.router(),

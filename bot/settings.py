@@ -206,6 +206,14 @@ class FlowConfig(Section):
     max_description_chars: int = Field(default=2000, ge=1)
 
 
+class PublicConfig(Section):
+    """The public follow-up page (/public): no login, aggregate figures and resolved places."""
+
+    enabled: bool = True
+    months: int = Field(default=12, ge=1, le=60)  # months shown, the current one included
+    cache_seconds: int = Field(default=300, ge=0, le=86_400)  # figures kept this long
+
+
 class Settings(Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -219,6 +227,7 @@ class Settings(Section):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     sla: SlaConfig = Field(default_factory=SlaConfig)
     flow: FlowConfig = Field(default_factory=FlowConfig)
+    public: PublicConfig = Field(default_factory=PublicConfig)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)

@@ -38,7 +38,8 @@ from markupsafe import Markup
 from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
 from bot.core.deadletters import describe
 from bot.core.ports import Clock
-from bot.settings import Settings, load_boundaries
+from bot.settings import Settings
+from bot.web.citymap import city_map
 from intake.summary import channel_name, format_hours, format_number, format_percent
 from storage import Database, Store
 from storage.analytics import Window
@@ -599,22 +600,6 @@ def agency_chart(groups: Sequence[Mapping[str, Any]]) -> Markup | None:
 # -- map ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MapShape:
-    code: str
-    name: str
-    path: str  # SVG path data ("" for a dot)
-    x: float  # label point
-    y: float
-
-
-@dataclass(frozen=True)
-class CityMap:
-    width: float
-    height: float
-    shapes: tuple[MapShape, ...]
-
-
 def kelurahan_map(settings: Settings, counts: Mapping[str, int]) -> Markup | None:
     """Kelurahan shaded by their number of reports; None when no areas are configured."""
     city = city_map(settings)
@@ -694,9 +679,6 @@ def kelurahan_map(settings: Settings, counts: Mapping[str, int]) -> Markup | Non
     return _joined(parts)
 
 
-_MAPS: dict[tuple[str, float], CityMap] = {}
-
-
 def _quantile_bins(values: Sequence[int]) -> list[int]:
     """Lower bounds of the five colour levels above zero: the non-zero counts split into
     fifths, so the map shows differences even when every kelurahan has many reports."""
@@ -712,76 +694,3 @@ def _level(n: int, bins: Sequence[int]) -> int:
     if n <= 0 or not bins:
         return 0
     return min(len(MAP_SCALE) - 1, sum(1 for b in bins if n >= b))
-
-
-def city_map(settings: Settings) -> CityMap:
-    """Kelurahan outlines as SVG paths, cached per configuration and boundaries file."""
-    path = settings.boundaries_path()
-    stamp = path.stat().st_mtime if path is not None and path.exists() else 0.0
-    key = (settings.model_dump_json(include={"areas", "places"}), stamp)
-    if key not in _MAPS:
-        if len(_MAPS) > 4:
-            _MAPS.clear()
-        _MAPS[key] = _build_map(settings)
-    return _MAPS[key]
-
-
-def _build_map(settings: Settings) -> CityMap:
-    names = {a.code: a.kelurahan for a in settings.areas}
-    boundaries = load_boundaries(settings)
-    rings: list[tuple[str, list[list[tuple[float, float]]]]] = []
-    if boundaries:
-        for feature in boundaries.get("features", []):
-            code = str(feature.get("properties", {}).get("code", ""))
-            geometry = feature.get("geometry") or {}
-            polygons = (
-                [geometry.get("coordinates", [])]
-                if geometry.get("type") == "Polygon"
-                else geometry.get("coordinates", [])
-            )
-            outline = [
-                [(float(p[0]), float(p[1])) for p in ring]
-                for polygon in polygons
-                for ring in polygon
-            ]
-            if code in names and outline:
-                rings.append((code, outline))
-    points = [p for _, outline in rings for ring in outline for p in ring] or [
-        (a.lon, a.lat) for a in settings.areas
-    ]
-    if not points:
-        return CityMap(0, 0, ())
-    lat0 = sum(lat for _, lat in points) / len(points)
-    kx = math.cos(math.radians(lat0))
-    xs = [lon * kx for lon, _ in points]
-    ys = [-lat for _, lat in points]
-    min_x, max_x, min_y, max_y = min(xs), max(xs), min(ys), max(ys)
-    span = max(max_x - min_x, max_y - min_y) or 1e-3
-    size, pad = 600.0, 12.0
-    scale = (size - 2 * pad) / span
-
-    def project(lon: float, lat: float) -> tuple[float, float]:
-        return pad + (lon * kx - min_x) * scale, pad + (-lat - min_y) * scale
-
-    width = 2 * pad + (max_x - min_x) * scale
-    height = 2 * pad + (max_y - min_y) * scale
-    shapes = []
-    if rings:
-        labels = {a.code: (a.lon, a.lat) for a in settings.areas}
-        for feature in (boundaries or {}).get("features", []):
-            props = feature.get("properties", {})
-            code = str(props.get("code", ""))
-            if "label_lon" in props and "label_lat" in props:
-                labels[code] = (float(props["label_lon"]), float(props["label_lat"]))
-        for code, outline in rings:
-            d = " ".join(
-                "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in (project(*p) for p in ring)) + " Z"
-                for ring in outline
-            )
-            lx, ly = project(*labels.get(code, outline[0][0]))
-            shapes.append(MapShape(code, names[code], d, lx, ly))
-    else:
-        for area in settings.areas:
-            x, y = project(area.lon, area.lat)
-            shapes.append(MapShape(area.code, area.kelurahan, "", x, y))
-    return CityMap(width, height, tuple(shapes))
