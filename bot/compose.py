@@ -48,6 +48,7 @@ from bot.web.api import ReportApi
 from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
 from bot.web.public import PublicPage
+from bot.web.report_pages import ReportPages
 from channels.base import ChannelSender
 from channels.console import ConsoleChannel
 from channels.secrets import register_secret
@@ -314,6 +315,9 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
         routers=[
             api.router(),
             dashboard.router(),
+            ReportPages(
+                settings, service.store, desk_env=service.desk.env, clock=service.clock
+            ).router(),  # token-protected, under /dashboard
             PublicPage(settings, service.db, service.clock).router(),  # no login, aggregates
             service.telegram.router(),
             service.whatsapp.router(),

@@ -341,8 +341,9 @@ def weekly_chart(
     colours = {c: channel_colour(c, i) for i, c in enumerate(channels)}
     counts: dict[tuple[int, str], int] = {(w, c): n for w, c, n in weekly}
     totals = {w: sum(counts.get((w, c), 0) for c in channels) for w in span}
-    top = _nice_ceiling(max(totals.values()) or 1)
-    width, height, left, bottom, top_pad = 900, 240, 46, 36, 28
+    ticks = axis_ticks(max(totals.values()), integer=True)  # whole reports, from zero
+    top = ticks[-1]
+    width, height, left, bottom, top_pad = 900, 256, 52, 50, 28
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
     step = plot_w / len(span)
     bar = max(step * 0.72, 1.0)
@@ -354,21 +355,33 @@ def weekly_chart(
             height=height,
         )
     ]
-    for i in range(5):
-        y = top_pad + plot_h - plot_h * i / 4
+    for tick in ticks:
+        y = top_pad + plot_h - plot_h * tick / top
         parts.append(
             _svg(
-                '<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e8ee"/>'
-                '<text x="{text_x}" y="{text_y:.1f}" font-size="11" text-anchor="end">'
-                "{value}</text>",
+                '<line class="grid" x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
+                'stroke="#e3e8ee"/>'
+                '<text class="tick" x="{text_x}" y="{text_y:.1f}" font-size="11" '
+                'text-anchor="end">{value}</text>',
                 left=left,
                 right=width - 10,
                 y=y,
                 text_x=left - 6,
                 text_y=y + 4,
-                value=format_number(top * i / 4, "id"),
+                value=format_number(tick, "id"),
             )
         )
+    parts.append(
+        _svg(
+            '<text class="axis-title" x="12" y="{y:.1f}" font-size="11" text-anchor="middle" '
+            'transform="rotate(-90 12 {y:.1f})">laporan</text>'
+            '<text class="axis-title" x="{x:.1f}" y="{bottom_y}" font-size="11" '
+            'text-anchor="middle">minggu (mulai Senin)</text>',
+            y=top_pad + plot_h / 2,
+            x=left + plot_w / 2,
+            bottom_y=height - 6,
+        )
+    )
     label_every = max(1, math.ceil(len(span) / 12))
     for i, week in enumerate(span):
         x = left + i * step + (step - bar) / 2
@@ -402,6 +415,15 @@ def weekly_chart(
                     week=_week_label(week),
                 )
             )
+    parts.append(  # the zero baseline, over the bars' feet
+        _svg(
+            '<line class="baseline" x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#55606d"/>',
+            left=left,
+            right=width - 10,
+            y=top_pad + plot_h,
+        )
+    )
     parts.append(_legend(((channel_name(c), colours[c]) for c in channels), left, 16))
     parts.append(Markup("</svg>"))
     return _joined(parts)
@@ -417,15 +439,22 @@ def _week_label(week: int) -> str:
     return monday.strftime("%d/%m")
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `value`."""
-    if value <= 0:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
+def axis_ticks(value: float, *, integer: bool = False, most: int = 5) -> list[float]:
+    """An axis from zero: 0 and evenly spaced round values (steps of 1, 2, 2.5 or 5 times a
+    power of ten; whole numbers when `integer`) up to the first at or above `value`, at most
+    `most` steps."""
+    value = max(value, 1.0 if integer else 1e-9)
+    power = 10.0 ** math.floor(math.log10(value / most))
+    step = 10 * power
     for m in (1, 2, 2.5, 5, 10):
-        if m * power >= value:
-            return m * power
-    return 10 * power
+        candidate = m * power
+        if integer and (candidate < 1 or candidate != int(candidate)):
+            continue
+        if candidate * most >= value:
+            step = candidate
+            break
+    steps = max(1, math.ceil(value / step - 1e-9))
+    return [i * step for i in range(steps + 1)]
 
 
 def funnel_charts(channels: Sequence[Mapping[str, Any]]) -> list[Markup]:
@@ -520,7 +549,15 @@ def agency_chart(groups: Sequence[Mapping[str, Any]]) -> Markup | None:
     if not rows:
         return None
     rows.sort(key=lambda g: -(g["hours"]["first_response"]["median"] or -1))
-    top = _nice_ceiling(max((g["hours"]["first_response"]["p90"] or 0) for g in rows) or 1)
+    longest = max(
+        max(g["hours"]["first_response"]["p90"] or 0, g["hours"]["first_response"]["median"] or 0)
+        for g in rows
+    )
+    # One unit for the whole axis: hours, or days once the longest is over three days.
+    per_unit, unit = (24.0, "hari") if longest > 72 else (1.0, "jam")
+    ticks = axis_ticks(longest / per_unit)
+    top = ticks[-1] * per_unit  # hours at the right end of the axis
+    decimals = 0 if all(t == int(t) for t in ticks) else 1
     width, row_h, label_w, right = 900, 24, 300, 200
     height = 34 + row_h * len(rows)
     plot_w = width - label_w - right
@@ -532,17 +569,27 @@ def agency_chart(groups: Sequence[Mapping[str, Any]]) -> Markup | None:
             height=height,
         )
     ]
-    for i in range(5):
-        x = label_w + plot_w * i / 4
+    for tick in ticks:
+        x = label_w + plot_w * tick * per_unit / top
         parts.append(
             _svg(
-                '<line x1="{x:.1f}" x2="{x:.1f}" y1="18" y2="{bottom}" stroke="#e3e8ee"/>'
-                '<text x="{x:.1f}" y="12" font-size="11" text-anchor="middle">{label}</text>',
+                '<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="18" y2="{bottom}" '
+                'stroke="{stroke}"/>'
+                '<text class="tick" x="{x:.1f}" y="12" font-size="11" text-anchor="middle">'
+                "{label}</text>",
                 x=x,
                 bottom=height - 4,
-                label=format_hours(top * i / 4, "id") if i else "0",
+                stroke="#55606d" if tick == 0 else "#e3e8ee",  # the zero baseline
+                label=format_number(tick, "id", decimals),
             )
         )
+    parts.append(
+        _svg(
+            '<text class="axis-title" x="{x:.1f}" y="12" font-size="11">{unit}</text>',
+            x=label_w + plot_w + 14,
+            unit=unit,
+        )
+    )
     for j, g in enumerate(rows):
         y = 22 + j * row_h
         median = g["hours"]["first_response"]["median"]
