@@ -314,6 +314,7 @@ class ReportPages:
                         "what": self._status_name(event.status),
                         "who": event.actor,
                         "text": event.note,
+                        "photo": None,
                     },
                 )
             )
