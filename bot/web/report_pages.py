@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from bot.actions.reports import DeskEnv, card_view
@@ -38,6 +39,7 @@ from storage.models import FETCH_STORED, Report
 
 PAGE_SIZE = 50
 MAX_PAGE = 200_000
+MAX_ID = 2**53  # row ids; a larger number overflows the database's integers
 CSV_BATCH = 500
 FILTER_MAX_CHARS = 64
 SNIPPET_CHARS = 90
@@ -350,7 +352,9 @@ class ReportPages:
         )
         return HTMLResponse(html, headers=REPORT_HEADERS)
 
-    async def media_file(self, request: Request, attachment_id: int) -> Response:
+    async def media_file(
+        self, request: Request, attachment_id: Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+    ) -> Response:
         """A stored photo or voice note, to an authorised dashboard only."""
         if not _authorised(request, self.settings, self.clock()):
             return _page_401()
