@@ -260,3 +260,47 @@ async def test_chromium_draws_the_public_page(
     green = sum(n for n, (r, g, b) in pixels if g > r + 50 and g > b + 20)
     assert green > 500, f"no dots drawn in {shot}"
     assert CHROMIUM.exists()
+
+
+async def test_the_figures_are_kept_for_cache_seconds(sqlite_url: str, tmp_path: Path) -> None:
+    async def received(service: Service, url: str) -> tuple[int, int]:
+        async with (
+            serve(create_app(service, workers=False)) as base_url,
+            httpx.AsyncClient(base_url=base_url) as anyone,
+        ):
+            before = (await anyone.get("/public.json")).json()["agencies"]["total"]["received"]
+            analytics_data.write(url, analytics_data.generate(20, end=END, days=20, seed=2))
+            after = (await anyone.get("/public.json")).json()["agencies"]["total"]["received"]
+        return before, after
+
+    cached = make_service(sqlite_url, tmp_path)
+    cached.clock = lambda: END
+    assert await received(cached, sqlite_url) == (0, 0)  # the figures of a minute ago
+    other = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    fresh = make_service(other, tmp_path / "fresh", LAPOR_PUBLIC__CACHE_SECONDS="0")
+    fresh.clock = lambda: END
+    assert await received(fresh, other) == (0, 20)
+
+
+HOSTILE = '<script>alert("x")</script>'
+
+
+async def test_names_and_texts_from_the_configuration(sqlite_url: str, tmp_path: Path) -> None:
+    service: Service = make_service(
+        sqlite_url,
+        tmp_path,
+        LAPOR_AGENCIES__0__NAME=HOSTILE,  # dpupr, the agency of "jalan"
+        LAPOR_CATEGORIES__0__NAME=HOSTILE,  # "jalan", drawn in the dots' titles
+        LAPOR_AREAS__0__KELURAHAN=HOSTILE,
+        LAPOR_TEXTS__ID__PUBLIC_TITLE="Laporan warga {city} dan tindak lanjutnya",
+    )
+    analytics_data.write(sqlite_url, analytics_data.generate(120, end=END, days=30, seed=3))
+    service.clock = lambda: END
+    async with (
+        serve(create_app(service, workers=False)) as base_url,
+        httpx.AsyncClient(base_url=base_url) as anyone,
+    ):
+        page = (await anyone.get("/public")).text
+    assert "<script" not in page
+    assert "&lt;script&gt;" in page  # the agency's row and the dots' titles, escaped
+    assert "<h1>Laporan warga Kota Madiun dan tindak lanjutnya</h1>" in page
