@@ -401,12 +401,15 @@ class AnalyticsQueries:
         by: str | None,
         counts: Mapping[str | None, ReportCounts],
         fractions: Sequence[Fraction],
+        durations: Sequence[str] = DURATIONS,
     ) -> dict[tuple[str | None, str], Percentiles]:
-        """Seconds from filing to verification, first officer response and resolution, per
-        group (`counts` from report_counts) or, with `by` None, over all reports (`counts` has
-        the key None)."""
+        """Seconds from filing to verification, first officer response and resolution (or only
+        the `durations` named), per group (`counts` from report_counts) or, with `by` None, over
+        all reports (`counts` has the key None)."""
         out: dict[tuple[str | None, str], Percentiles] = {}
         for name, (value, conditions) in self._durations().items():
+            if name not in durations:
+                continue
             where = [*self._filed_in(window), value.is_not(None), *conditions]
             sizes = {key: c.timed.get(name, 0) for key, c in counts.items()}
             if by is None:

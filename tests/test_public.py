@@ -7,6 +7,7 @@ here independently of the service's queries.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import statistics
@@ -22,6 +23,7 @@ import analytics_data
 import httpx
 import pytest
 from app_server import ROOT, make_service, serve
+from helpers import eventually_async
 from PIL import Image
 from test_dashboard import CHROMIUM, _run, chromium  # noqa: F401  (fixture: Debian's Chromium)
 
@@ -280,6 +282,32 @@ async def test_the_figures_are_kept_for_cache_seconds(sqlite_url: str, tmp_path:
     fresh = make_service(other, tmp_path / "fresh", LAPOR_PUBLIC__CACHE_SECONDS="0")
     fresh.clock = lambda: END
     assert await received(fresh, other) == (0, 20)
+
+
+async def test_stale_figures_are_served_while_newer_ones_are_computed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    service = make_service(sqlite_url, tmp_path, LAPOR_PUBLIC__CACHE_SECONDS="1")
+    service.clock = lambda: END
+    async with (
+        serve(create_app(service, workers=False)) as base_url,
+        httpx.AsyncClient(base_url=base_url) as anyone,
+    ):
+
+        async def received() -> int:
+            body = (await anyone.get("/public.json")).json()
+            return int(body["agencies"]["total"]["received"])
+
+        assert await received() == 0
+        analytics_data.write(sqlite_url, analytics_data.generate(20, end=END, days=20, seed=2))
+        assert await received() == 0  # within the second: the figures kept
+        await asyncio.sleep(1.1)
+        # Older than that: answered at once with the kept figures, the new ones follow.
+        assert await eventually_async(lambda: _is(received(), 20), within=10)
+
+
+async def _is(value: Any, expected: int) -> bool:
+    return bool(await value == expected)
 
 
 HOSTILE = '<script>alert("x")</script>'

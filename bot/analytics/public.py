@@ -25,6 +25,7 @@ from storage.analytics import AnalyticsQueries, ReportCounts, StatsReader, Windo
 
 PLACE_DECIMALS = 3  # about 110 m of latitude: a dot never points at a house
 MAX_PLACES = 5_000  # the newest resolved reports drawn on the map
+RESPONSE = ("first_response",)  # the one duration the page shows
 
 
 @dataclass(frozen=True)
@@ -104,10 +105,10 @@ async def _by_agency(
     """{"total": figures of all reports, "agencies": [figures per agency]}; with `every_agency`
     the agencies without reports are listed too (at zero)."""
     counts = await q.report_counts(window, "agency")
-    durations = await q.duration_percentiles(window, "agency", counts, (MEDIAN,))
+    durations = await q.duration_percentiles(window, "agency", counts, (MEDIAN,), RESPONSE)
     ratings = await q.satisfaction(window, "agency")
     total = _sum(counts.values())
-    total_durations = await q.duration_percentiles(window, None, {None: total}, (MEDIAN,))
+    total_durations = await q.duration_percentiles(window, None, {None: total}, (MEDIAN,), RESPONSE)
     total_rating = (await q.satisfaction(window, None)).get(None)
     keys: list[str | None] = list(counts)
     for agency in every_agency or []:

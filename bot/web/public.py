@@ -4,7 +4,8 @@ Per agency and month: reports received, followed up, median first response, reso
 reporters' satisfaction (`bot.analytics.public`), and an inline SVG map of the resolved reports
 that are not confidential, drawn on the configured kelurahan boundaries (`bot.web.citymap`):
 nothing is loaded from elsewhere, so the page works offline and behind any firewall. The figures
-are computed at most once per `public.cache_seconds`, for both routes and languages.
+are computed at most once per `public.cache_seconds`, for both routes and languages, and
+recomputed in the background once older: only the first visitor after a start waits.
 
 Nothing identifies anyone: no ticket, description, photo, name or number is on the page, and
 the dots are rounded to about 100 m. Texts: `intake/public_texts.py` (overridable per key).
@@ -13,6 +14,7 @@ the dots are rounded to about 100 m. Texts: `intake/public_texts.py` (overridabl
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -42,6 +44,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+log = logging.getLogger(__name__)
 DOT_COLOUR = "#1f9d55"
 DOT_RADIUS = 4.0
 SPREAD = 2.6  # how far apart dots at the same place are drawn (a golden-angle spiral)
@@ -58,6 +61,7 @@ class PublicPage:
         self.texts = Texts(settings.texts)
         self._cached: tuple[float, dict[str, Any]] | None = None
         self._lock = asyncio.Lock()
+        self._refresh: asyncio.Task[dict[str, Any]] | None = None
 
     def router(self) -> APIRouter:
         router = APIRouter()
@@ -67,15 +71,27 @@ class PublicPage:
         return router
 
     async def figures(self) -> dict[str, Any]:
-        """The figures, computed again once they are older than `public.cache_seconds`."""
+        """The figures, at most `public.cache_seconds` old, or the last ones while newer are
+        computed in the background (so only the very first visitor waits for them);
+        `cache_seconds = 0` computes them for every request."""
         keep = self.settings.public.cache_seconds
-        async with self._lock:
-            cached = self._cached
-            if cached is not None and time.monotonic() - cached[0] < keep:
-                return cached[1]
-            figures = await public_figures(stats_reader(self.db), self.settings, now=self.clock())
-            self._cached = (time.monotonic(), figures)
-            return figures
+        cached = self._cached
+        if cached is not None and keep > 0:
+            if time.monotonic() - cached[0] >= keep and (
+                self._refresh is None or self._refresh.done()
+            ):
+                self._refresh = asyncio.create_task(self._compute())
+                self._refresh.add_done_callback(_log_failure)
+            return cached[1]
+        async with self._lock:  # the first visitors wait for one computation together
+            if self._cached is not None and keep > 0:
+                return self._cached[1]
+            return await self._compute()
+
+    async def _compute(self) -> dict[str, Any]:
+        figures = await public_figures(stats_reader(self.db), self.settings, now=self.clock())
+        self._cached = (time.monotonic(), figures)
+        return figures
 
     def _cache_control(self) -> str:
         return f"public, max-age={min(self.settings.public.cache_seconds, 300)}"
@@ -90,6 +106,11 @@ class PublicPage:
         figures = await self.figures()
         html = render_public(figures, self.settings, self.texts, language)
         return HTMLResponse(html, headers={**HEADERS, "Cache-Control": self._cache_control()})
+
+
+def _log_failure(task: asyncio.Task[dict[str, Any]]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("public page: the figures could not be recomputed: %s", task.exception())
 
 
 # -- the page -----------------------------------------------------------------------------------
