@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/bench_suggest.py
 	$(BIN)/python bench/bench_classifier.py
 	$(BIN)/python bench/bench_stats.py
+	$(BIN)/python bench/bench_public.py
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_conversation.py
 # bench/bench_scale.py (PostgreSQL + Redis, several workers, a 100,000-message soak) takes

@@ -53,6 +53,8 @@ from bot.web.app import build_app
 from bot.web.dashboard import DashboardSource
 from bot.web.metrics import MetricsEndpoint
 from bot.web.open311 import Open311
+from bot.web.public import PublicPage
+from bot.web.report_pages import ReportPages
 from channels.base import ChannelSender
 from channels.console import ConsoleChannel
 from channels.limits import SendLimits
@@ -364,6 +366,10 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
             api.router(),
             dashboard.router(),
             metrics.router(),
+            ReportPages(
+                settings, service.store, desk_env=service.desk.env, clock=service.clock
+            ).router(),  # token-protected, under /dashboard
+            PublicPage(settings, service.db, service.clock).router(),  # no login, aggregates
             service.telegram.router(),
             service.whatsapp.router(),
             service.sms.router(),

@@ -237,6 +237,14 @@ class DeliveryConfig(Section):
     sms: ChannelPacing = Field(default_factory=ChannelPacing)
 
 
+class PublicConfig(Section):
+    """The public follow-up page (/public): no login, aggregate figures and resolved places."""
+
+    enabled: bool = True
+    months: int = Field(default=12, ge=1, le=60)  # months shown, the current one included
+    cache_seconds: int = Field(default=300, ge=0, le=86_400)  # figures kept this long
+
+
 class Settings(Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -252,6 +260,7 @@ class Settings(Section):
     flow: FlowConfig = Field(default_factory=FlowConfig)
     open311: Open311Config = Field(default_factory=Open311Config)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    public: PublicConfig = Field(default_factory=PublicConfig)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)

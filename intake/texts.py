@@ -14,7 +14,9 @@ plain key does not change the SMS form.
 Officers' texts (cards, buttons, answers to commands, reminders) are `DESK_CATALOGUE` in
 intake/desk_texts.py, read with `Texts.desk(key, lang)` in the service's default language. They
 are overridden like the rest, under their key with `desk_` in front
-(`[texts.id] desk_card_category = "Jenis: {value}"`); they have no SMS form.
+(`[texts.id] desk_card_category = "Jenis: {value}"`); they have no SMS form. The public
+follow-up page's texts are `PUBLIC_CATALOGUE` in intake/public_texts.py, read with
+`Texts.public(key, lang)` and overridden as `public_<key>`.
 """
 
 from __future__ import annotations
@@ -24,9 +26,11 @@ from collections.abc import Mapping
 
 from intake.desk_texts import DESK_CATALOGUE
 from intake.open311_texts import OPEN311_CATALOGUE
+from intake.public_texts import PUBLIC_CATALOGUE
 
 LANGUAGES = ("id", "en")
 DESK_PREFIX = "desk_"  # an officer-desk text's key in overrides: "desk_" + its DESK_CATALOGUE key
+PUBLIC_PREFIX = "public_"  # a public page text's key in overrides: "public_" + its key
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "greeting": {
@@ -629,6 +633,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     **CATALOGUE,
     **OPEN311_CATALOGUE,  # what Open311 clients read (intake/open311_texts.py)
     **{DESK_PREFIX + key: entry for key, entry in DESK_CATALOGUE.items()},
+    **{PUBLIC_PREFIX + key: entry for key, entry in PUBLIC_CATALOGUE.items()},
 }
 
 
@@ -645,6 +650,10 @@ class Texts:
     def desk(self, key: str, lang: str, **values: object) -> str:
         """The officers' text `key` of DESK_CATALOGUE (overridden as `desk_<key>`)."""
         return _filled(self._template(DESK_PREFIX + key, lang, ""), values)
+
+    def public(self, key: str, lang: str, **values: object) -> str:
+        """The public page's text `key` of PUBLIC_CATALOGUE (overridden as `public_<key>`)."""
+        return _filled(self._template(PUBLIC_PREFIX + key, lang, ""), values)
 
     def _template(self, key: str, lang: str, variant: str) -> str:
         lang = lang if lang in LANGUAGES else LANGUAGES[0]
@@ -676,6 +685,9 @@ class Texts:
                     continue
                 if variant and base.startswith(DESK_PREFIX):
                     found.append((path, f"officer-desk texts have no {variant!r} form"))
+                    continue
+                if variant and base.startswith(PUBLIC_PREFIX):
+                    found.append((path, f"public page texts have no {variant!r} form"))
                     continue
                 allowed = _placeholders(MESSAGES[base][lang])
                 if variant and base in VARIANTS[variant]:

@@ -401,12 +401,15 @@ class AnalyticsQueries:
         by: str | None,
         counts: Mapping[str | None, ReportCounts],
         fractions: Sequence[Fraction],
+        durations: Sequence[str] = DURATIONS,
     ) -> dict[tuple[str | None, str], Percentiles]:
-        """Seconds from filing to verification, first officer response and resolution, per
-        group (`counts` from report_counts) or, with `by` None, over all reports (`counts` has
-        the key None)."""
+        """Seconds from filing to verification, first officer response and resolution (or only
+        the `durations` named), per group (`counts` from report_counts) or, with `by` None, over
+        all reports (`counts` has the key None)."""
         out: dict[tuple[str | None, str], Percentiles] = {}
         for name, (value, conditions) in self._durations().items():
+            if name not in durations:
+                continue
             where = [*self._filed_in(window), value.is_not(None), *conditions]
             sizes = {key: c.timed.get(name, 0) for key, c in counts.items()}
             if by is None:
@@ -619,6 +622,38 @@ class AnalyticsQueries:
             .order_by(week, col(f.channel))
         )
         return [(int(w), c, int(n)) for w, c, n in (await self.session.execute(stmt)).all()]
+
+    async def resolved_places(
+        self, window: Window, limit: int
+    ) -> list[tuple[float | None, float | None, str | None, str | None, int]]:
+        """Resolved reports filed in the window that are not confidential, newest first, at
+        most `limit`: (lat, lon, kelurahan code, category id, filed_s). Nothing else of the
+        report (the public map's dots)."""
+        f, r = ReportFacts, Report
+        stmt = (
+            select(
+                col(r.lat), col(r.lon), col(f.kelurahan_code), col(f.category_id), col(f.filed_s)
+            )
+            .select_from(f)
+            .join(r, col(r.id) == col(f.report_id))
+            .where(
+                col(f.status) == "resolved",
+                col(r.confidential).is_(False),
+                *self._filed_in(window),
+            )
+            .order_by(col(f.filed_s).desc(), col(f.report_id).desc())
+            .limit(limit)
+        )
+        return [
+            (
+                None if lat is None else float(lat),
+                None if lon is None else float(lon),
+                code,
+                category,
+                int(filed),
+            )
+            for lat, lon, code, category, filed in (await self.session.execute(stmt)).all()
+        ]
 
     # -- funnel ---------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import func, update
+from sqlalchemy import case, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -145,9 +145,12 @@ class ReportRepository:
         until: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        kelurahan: str | None = None,
     ) -> builtins.list[Report]:
-        """Reports matching every given filter, newest first. `since` <= created_at < `until`."""
+        """Reports matching every given filter, newest first. `since` <= created_at < `until`;
+        `kelurahan` is a kelurahan code."""
         stmt = _filtered(select(Report), status, category, agency, channel, since, until)
+        stmt = _in_kelurahan(stmt, kelurahan)
         stmt = stmt.order_by(col(Report.created_at).desc(), col(Report.id).desc())
         return builtins.list((await self.session.exec(stmt.limit(limit).offset(offset))).all())
 
@@ -160,10 +163,12 @@ class ReportRepository:
         channel: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        kelurahan: str | None = None,
     ) -> int:
         """How many reports `list` would return without limit and offset."""
         stmt = select(func.count()).select_from(Report)
         stmt = _filtered(stmt, status, category, agency, channel, since, until)
+        stmt = _in_kelurahan(stmt, kelurahan)
         return (await self.session.exec(stmt)).one()
 
     async def published(
@@ -249,6 +254,28 @@ class ReportRepository:
         )
         return builtins.list((await self.session.exec(stmt)).all())
 
+    async def attachment(self, attachment_id: int) -> Attachment | None:
+        return await self.session.get(Attachment, attachment_id)
+
+    async def attachment_counts(self, report_ids: builtins.list[int]) -> dict[int, tuple[int, int]]:
+        """Per report: (photos and other images, voice notes), for a page of a list."""
+        if not report_ids:
+            return {}
+        audio = col(Attachment.mime).startswith("audio/")
+        stmt = (
+            select(
+                col(Attachment.report_id),
+                func.count(),
+                func.coalesce(func.sum(case((audio, 1), else_=0)), 0),
+            )
+            .where(col(Attachment.report_id).in_(report_ids))
+            .group_by(col(Attachment.report_id))
+        )
+        return {
+            int(rid): (int(n) - int(voices), int(voices))
+            for rid, n, voices in (await self.session.exec(stmt)).all()
+        }
+
     async def add_event(
         self,
         report_id: int,
@@ -307,3 +334,7 @@ def _filtered(
     if until is not None:
         stmt = stmt.where(col(Report.created_at) < until)
     return stmt
+
+
+def _in_kelurahan(stmt: SelectOfScalar[_T], code: str | None) -> SelectOfScalar[_T]:
+    return stmt if code is None else stmt.where(Report.kelurahan_code == code)

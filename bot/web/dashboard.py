@@ -38,7 +38,8 @@ from markupsafe import Markup
 from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
 from bot.core.deadletters import describe
 from bot.core.ports import Clock
-from bot.settings import Settings, load_boundaries
+from bot.settings import Settings
+from bot.web.citymap import city_map
 from intake.summary import channel_name, format_hours, format_number, format_percent
 from storage import Database, Store
 from storage.analytics import Window
@@ -340,8 +341,9 @@ def weekly_chart(
     colours = {c: channel_colour(c, i) for i, c in enumerate(channels)}
     counts: dict[tuple[int, str], int] = {(w, c): n for w, c, n in weekly}
     totals = {w: sum(counts.get((w, c), 0) for c in channels) for w in span}
-    top = _nice_ceiling(max(totals.values()) or 1)
-    width, height, left, bottom, top_pad = 900, 240, 46, 36, 28
+    ticks = axis_ticks(max(totals.values()), integer=True)  # whole reports, from zero
+    top = ticks[-1]
+    width, height, left, bottom, top_pad = 900, 256, 52, 50, 28
     plot_w, plot_h = width - left - 10, height - bottom - top_pad
     step = plot_w / len(span)
     bar = max(step * 0.72, 1.0)
@@ -353,21 +355,33 @@ def weekly_chart(
             height=height,
         )
     ]
-    for i in range(5):
-        y = top_pad + plot_h - plot_h * i / 4
+    for tick in ticks:
+        y = top_pad + plot_h - plot_h * tick / top
         parts.append(
             _svg(
-                '<line x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e3e8ee"/>'
-                '<text x="{text_x}" y="{text_y:.1f}" font-size="11" text-anchor="end">'
-                "{value}</text>",
+                '<line class="grid" x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
+                'stroke="#e3e8ee"/>'
+                '<text class="tick" x="{text_x}" y="{text_y:.1f}" font-size="11" '
+                'text-anchor="end">{value}</text>',
                 left=left,
                 right=width - 10,
                 y=y,
                 text_x=left - 6,
                 text_y=y + 4,
-                value=format_number(top * i / 4, "id"),
+                value=format_number(tick, "id"),
             )
         )
+    parts.append(
+        _svg(
+            '<text class="axis-title" x="12" y="{y:.1f}" font-size="11" text-anchor="middle" '
+            'transform="rotate(-90 12 {y:.1f})">laporan</text>'
+            '<text class="axis-title" x="{x:.1f}" y="{bottom_y}" font-size="11" '
+            'text-anchor="middle">minggu (mulai Senin)</text>',
+            y=top_pad + plot_h / 2,
+            x=left + plot_w / 2,
+            bottom_y=height - 6,
+        )
+    )
     label_every = max(1, math.ceil(len(span) / 12))
     for i, week in enumerate(span):
         x = left + i * step + (step - bar) / 2
@@ -401,6 +415,15 @@ def weekly_chart(
                     week=_week_label(week),
                 )
             )
+    parts.append(  # the zero baseline, over the bars' feet
+        _svg(
+            '<line class="baseline" x1="{left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
+            'stroke="#55606d"/>',
+            left=left,
+            right=width - 10,
+            y=top_pad + plot_h,
+        )
+    )
     parts.append(_legend(((channel_name(c), colours[c]) for c in channels), left, 16))
     parts.append(Markup("</svg>"))
     return _joined(parts)
@@ -416,15 +439,22 @@ def _week_label(week: int) -> str:
     return monday.strftime("%d/%m")
 
 
-def _nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `value`."""
-    if value <= 0:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
+def axis_ticks(value: float, *, integer: bool = False, most: int = 5) -> list[float]:
+    """An axis from zero: 0 and evenly spaced round values (steps of 1, 2, 2.5 or 5 times a
+    power of ten; whole numbers when `integer`) up to the first at or above `value`, at most
+    `most` steps."""
+    value = max(value, 1.0 if integer else 1e-9)
+    power = 10.0 ** math.floor(math.log10(value / most))
+    step = 10 * power
     for m in (1, 2, 2.5, 5, 10):
-        if m * power >= value:
-            return m * power
-    return 10 * power
+        candidate = m * power
+        if integer and (candidate < 1 or candidate != int(candidate)):
+            continue
+        if candidate * most >= value:
+            step = candidate
+            break
+    steps = max(1, math.ceil(value / step - 1e-9))
+    return [i * step for i in range(steps + 1)]
 
 
 def funnel_charts(channels: Sequence[Mapping[str, Any]]) -> list[Markup]:
@@ -519,7 +549,15 @@ def agency_chart(groups: Sequence[Mapping[str, Any]]) -> Markup | None:
     if not rows:
         return None
     rows.sort(key=lambda g: -(g["hours"]["first_response"]["median"] or -1))
-    top = _nice_ceiling(max((g["hours"]["first_response"]["p90"] or 0) for g in rows) or 1)
+    longest = max(
+        max(g["hours"]["first_response"]["p90"] or 0, g["hours"]["first_response"]["median"] or 0)
+        for g in rows
+    )
+    # One unit for the whole axis: hours, or days once the longest is over three days.
+    per_unit, unit = (24.0, "hari") if longest > 72 else (1.0, "jam")
+    ticks = axis_ticks(longest / per_unit)
+    top = ticks[-1] * per_unit  # hours at the right end of the axis
+    decimals = 0 if all(t == int(t) for t in ticks) else 1
     width, row_h, label_w, right = 900, 24, 300, 200
     height = 34 + row_h * len(rows)
     plot_w = width - label_w - right
@@ -531,17 +569,27 @@ def agency_chart(groups: Sequence[Mapping[str, Any]]) -> Markup | None:
             height=height,
         )
     ]
-    for i in range(5):
-        x = label_w + plot_w * i / 4
+    for tick in ticks:
+        x = label_w + plot_w * tick * per_unit / top
         parts.append(
             _svg(
-                '<line x1="{x:.1f}" x2="{x:.1f}" y1="18" y2="{bottom}" stroke="#e3e8ee"/>'
-                '<text x="{x:.1f}" y="12" font-size="11" text-anchor="middle">{label}</text>',
+                '<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="18" y2="{bottom}" '
+                'stroke="{stroke}"/>'
+                '<text class="tick" x="{x:.1f}" y="12" font-size="11" text-anchor="middle">'
+                "{label}</text>",
                 x=x,
                 bottom=height - 4,
-                label=format_hours(top * i / 4, "id") if i else "0",
+                stroke="#55606d" if tick == 0 else "#e3e8ee",  # the zero baseline
+                label=format_number(tick, "id", decimals),
             )
         )
+    parts.append(
+        _svg(
+            '<text class="axis-title" x="{x:.1f}" y="12" font-size="11">{unit}</text>',
+            x=label_w + plot_w + 14,
+            unit=unit,
+        )
+    )
     for j, g in enumerate(rows):
         y = 22 + j * row_h
         median = g["hours"]["first_response"]["median"]
@@ -597,22 +645,6 @@ def agency_chart(groups: Sequence[Mapping[str, Any]]) -> Markup | None:
 
 
 # -- map ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MapShape:
-    code: str
-    name: str
-    path: str  # SVG path data ("" for a dot)
-    x: float  # label point
-    y: float
-
-
-@dataclass(frozen=True)
-class CityMap:
-    width: float
-    height: float
-    shapes: tuple[MapShape, ...]
 
 
 def kelurahan_map(settings: Settings, counts: Mapping[str, int]) -> Markup | None:
@@ -694,9 +726,6 @@ def kelurahan_map(settings: Settings, counts: Mapping[str, int]) -> Markup | Non
     return _joined(parts)
 
 
-_MAPS: dict[tuple[str, float], CityMap] = {}
-
-
 def _quantile_bins(values: Sequence[int]) -> list[int]:
     """Lower bounds of the five colour levels above zero: the non-zero counts split into
     fifths, so the map shows differences even when every kelurahan has many reports."""
@@ -712,76 +741,3 @@ def _level(n: int, bins: Sequence[int]) -> int:
     if n <= 0 or not bins:
         return 0
     return min(len(MAP_SCALE) - 1, sum(1 for b in bins if n >= b))
-
-
-def city_map(settings: Settings) -> CityMap:
-    """Kelurahan outlines as SVG paths, cached per configuration and boundaries file."""
-    path = settings.boundaries_path()
-    stamp = path.stat().st_mtime if path is not None and path.exists() else 0.0
-    key = (settings.model_dump_json(include={"areas", "places"}), stamp)
-    if key not in _MAPS:
-        if len(_MAPS) > 4:
-            _MAPS.clear()
-        _MAPS[key] = _build_map(settings)
-    return _MAPS[key]
-
-
-def _build_map(settings: Settings) -> CityMap:
-    names = {a.code: a.kelurahan for a in settings.areas}
-    boundaries = load_boundaries(settings)
-    rings: list[tuple[str, list[list[tuple[float, float]]]]] = []
-    if boundaries:
-        for feature in boundaries.get("features", []):
-            code = str(feature.get("properties", {}).get("code", ""))
-            geometry = feature.get("geometry") or {}
-            polygons = (
-                [geometry.get("coordinates", [])]
-                if geometry.get("type") == "Polygon"
-                else geometry.get("coordinates", [])
-            )
-            outline = [
-                [(float(p[0]), float(p[1])) for p in ring]
-                for polygon in polygons
-                for ring in polygon
-            ]
-            if code in names and outline:
-                rings.append((code, outline))
-    points = [p for _, outline in rings for ring in outline for p in ring] or [
-        (a.lon, a.lat) for a in settings.areas
-    ]
-    if not points:
-        return CityMap(0, 0, ())
-    lat0 = sum(lat for _, lat in points) / len(points)
-    kx = math.cos(math.radians(lat0))
-    xs = [lon * kx for lon, _ in points]
-    ys = [-lat for _, lat in points]
-    min_x, max_x, min_y, max_y = min(xs), max(xs), min(ys), max(ys)
-    span = max(max_x - min_x, max_y - min_y) or 1e-3
-    size, pad = 600.0, 12.0
-    scale = (size - 2 * pad) / span
-
-    def project(lon: float, lat: float) -> tuple[float, float]:
-        return pad + (lon * kx - min_x) * scale, pad + (-lat - min_y) * scale
-
-    width = 2 * pad + (max_x - min_x) * scale
-    height = 2 * pad + (max_y - min_y) * scale
-    shapes = []
-    if rings:
-        labels = {a.code: (a.lon, a.lat) for a in settings.areas}
-        for feature in (boundaries or {}).get("features", []):
-            props = feature.get("properties", {})
-            code = str(props.get("code", ""))
-            if "label_lon" in props and "label_lat" in props:
-                labels[code] = (float(props["label_lon"]), float(props["label_lat"]))
-        for code, outline in rings:
-            d = " ".join(
-                "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in (project(*p) for p in ring)) + " Z"
-                for ring in outline
-            )
-            lx, ly = project(*labels.get(code, outline[0][0]))
-            shapes.append(MapShape(code, names[code], d, lx, ly))
-    else:
-        for area in settings.areas:
-            x, y = project(area.lon, area.lat)
-            shapes.append(MapShape(area.code, area.kelurahan, "", x, y))
-    return CityMap(width, height, tuple(shapes))
