@@ -40,6 +40,7 @@ from bot.ingress import console as console_ingress
 from bot.ingress import whatsapp as whatsapp_ingress
 from bot.ingress.sms import SmsIngress
 from bot.ingress.telegram import Poller, TelegramIngress
+from bot.ingress.web import WebIngress
 from bot.ingress.whatsapp import WhatsAppIngress
 from bot.scaling.cluster import Scaling
 from bot.settings import Settings, load_boundaries, load_settings
@@ -59,6 +60,7 @@ from intake.catalog import Catalog
 from intake.lifecycle import SlaPolicy
 from storage import Database, Store, migrate
 from storage.media import MediaStore
+from storage.web import WebChatStore
 
 log = logging.getLogger(__name__)
 
@@ -242,6 +244,12 @@ class Service:
         self.sms = SmsIngress(
             channels.sms, settings.service.public_url, pipeline, store, clock=clock
         )
+        # The web chat page: its own routes, and a sender into the page's mailbox.
+        self.web = WebIngress(
+            channels.web, pipeline, WebChatStore(self.db), self.media.media, catalog, clock=clock
+        )
+        if channels.web.enabled:
+            self.add_sender(self.web.sender())
 
     def wake_senders(self) -> None:
         """Replies were queued (and report cards may be due): wake the senders."""
@@ -316,10 +324,11 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
             service.telegram.router(),
             service.whatsapp.router(),
             service.sms.router(),
+            service.web.router(),
         ],
         readiness={"database": service.db.ping, "redis": service.scaling.ping},
         lifespan=lifespan,
-        body_limits={whatsapp_ingress.PATH: whatsapp_ingress.MAX_BODY},
+        body_limits={whatsapp_ingress.PATH: whatsapp_ingress.MAX_BODY, **service.web.body_limits()},
     )
 
 
