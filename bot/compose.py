@@ -44,6 +44,7 @@ from bot.ingress import telegram as telegram_ingress
 from bot.ingress import whatsapp as whatsapp_ingress
 from bot.ingress.sms import SmsIngress
 from bot.ingress.telegram import Poller, TelegramIngress
+from bot.ingress.web import WebIngress
 from bot.ingress.whatsapp import WhatsAppIngress
 from bot.scaling.cluster import Scaling
 from bot.settings import Settings, load_boundaries, load_settings
@@ -70,6 +71,7 @@ from intake.catalog import Catalog
 from intake.lifecycle import SlaPolicy
 from storage import Database, Store, migrate
 from storage.media import MediaStore
+from storage.web import WebChatStore
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +291,12 @@ class Service:
         self.sms = SmsIngress(
             channels.sms, settings.service.public_url, pipeline, store, clock=clock
         )
+        # The web chat page: its own routes, and a sender into the page's mailbox.
+        self.web = WebIngress(
+            channels.web, pipeline, WebChatStore(self.db), self.media.media, catalog, clock=clock
+        )
+        if channels.web.enabled:
+            self.add_sender(self.web.sender())
 
     def wake_senders(self) -> None:
         """Replies were queued (and report cards may be due): wake the senders."""
@@ -374,10 +382,11 @@ def create_app(service: Service, *, workers: bool = True) -> FastAPI:
             service.whatsapp.router(),
             service.sms.router(),
             *([open311.router()] if settings.open311.enabled else []),  # GeoReport v2
+            service.web.router(),
         ],
         readiness={"database": service.db.ping, "redis": service.scaling.ping},
         lifespan=lifespan,
-        body_limits={whatsapp_ingress.PATH: whatsapp_ingress.MAX_BODY},
+        body_limits={whatsapp_ingress.PATH: whatsapp_ingress.MAX_BODY, **service.web.body_limits()},
     )
 
 

@@ -140,10 +140,22 @@ class SmsConfig(Section):
     webhook_secret: SecretStr = SecretStr("")
 
 
+class WebConfig(Section):
+    """The citizens' web chat page (`bot/ingress/web.py`)."""
+
+    enabled: bool = False
+    session_days: int = Field(default=30, ge=1, le=365)  # the cookie's life, and the session's
+    max_photo_mb: int = Field(default=10, ge=1, le=10)  # the media store takes 10 MB at most
+    # Other origins whose pages may post to the chat (e.g. "https://lapor.madiunkota.go.id" when
+    # a proxy serves it under another host); the service's own host always may.
+    allowed_origins: list[Url] = Field(default_factory=list)
+
+
 class ChannelsConfig(Section):
     telegram: TelegramConfig = Field(default_factory=TelegramConfig)
     whatsapp: WhatsAppConfig = Field(default_factory=WhatsAppConfig)
     sms: SmsConfig = Field(default_factory=SmsConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
 
 class OfficersConfig(Section):
@@ -588,6 +600,12 @@ def _channel_problems(s: Settings) -> Iterator[ConfigProblem]:
             yield ConfigProblem(key, error)
     if sms.gateway_url and (error := _url_problem(sms.gateway_url)):
         yield ConfigProblem("channels.sms.gateway_url", error)
+    for i, origin in enumerate(s.channels.web.allowed_origins):
+        scheme, sep, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest:
+            yield ConfigProblem(
+                f"channels.web.allowed_origins[{i}]", "an origin: https://host[:port], no path"
+            )
 
     secret = tg.webhook_secret.get_secret_value()
     if secret and not TELEGRAM_SECRET.fullmatch(secret):

@@ -494,6 +494,63 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "status_in_progress": {"id": "Sedang ditindaklanjuti", "en": "Being acted on"},
     "status_resolved": {"id": "Selesai", "en": "Resolved"},
     "status_rejected": {"id": "Ditolak: {reason}", "en": "Rejected: {reason}"},
+    # the web chat page (bot/ingress/web.py, channels/web/); GSM-7 like everything here
+    "web_title": {"id": "Lapor {city}", "en": "Report to {city}"},
+    "web_intro": {
+        "id": (
+            "Sampaikan keluhan layanan publik di {city}: tulis apa yang terjadi, bagikan "
+            "lokasi, kirim foto. Tanpa aplikasi, tanpa akun."
+        ),
+        "en": (
+            "Tell {city} about a public-service problem: write what happened, share the "
+            "location, send a photo. No app, no account."
+        ),
+    },
+    "web_placeholder": {"id": "Tulis pesan...", "en": "Type a message..."},
+    "web_send": {"id": "Kirim", "en": "Send"},
+    "web_share_location": {"id": "Bagikan lokasi saya", "en": "Share my location"},
+    "web_send_photo": {"id": "Kirim foto", "en": "Send a photo"},
+    "web_my_location": {"id": "Lokasi saya", "en": "My location"},
+    "web_my_photo": {"id": "Foto", "en": "Photo"},
+    "web_other_language": {"id": "English", "en": "Bahasa Indonesia"},
+    "web_location_failed": {
+        "id": (
+            "Lokasi tidak bisa dibaca. Izinkan akses lokasi di browser, atau ketik nama "
+            "kelurahan atau tempat terdekat."
+        ),
+        "en": (
+            "Your location could not be read. Allow location access in the browser, or type "
+            "the kelurahan or a nearby place."
+        ),
+    },
+    "web_send_failed": {
+        "id": "Pesan belum terkirim. Periksa sambungan, lalu coba lagi.",
+        "en": "Not sent. Check your connection, then try again.",
+    },
+    "web_session_ended": {
+        "id": "Sesi ini sudah berakhir. Muat ulang halaman untuk mulai lagi.",
+        "en": "This session has ended. Reload the page to start again.",
+    },
+    "web_photo_too_large": {
+        "id": "Foto terlalu besar: paling besar {mb} MB.",
+        "en": "The photo is too large: {mb} MB at most.",
+    },
+    "web_photo_type": {
+        "id": "Hanya foto JPEG, PNG, WebP atau GIF yang bisa dikirim.",
+        "en": "Only JPEG, PNG, WebP or GIF photos can be sent.",
+    },
+    "web_photo_unreadable": {
+        "id": "Foto ini tidak bisa dibaca. Coba foto lain.",
+        "en": "This photo cannot be read. Please try another one.",
+    },
+    "web_too_many": {
+        "id": "Terlalu banyak dalam waktu singkat. Mohon tunggu sebentar.",
+        "en": "Too many in a short time. Please wait a moment.",
+    },
+    "web_needs_javascript": {
+        "id": "Halaman ini memerlukan JavaScript.",
+        "en": "This page needs JavaScript.",
+    },
     # sent once when a sender goes over the rate limit (bot/scaling/cluster.py);
     # GSM-7, one SMS segment
     "rate_limited": {

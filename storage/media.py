@@ -80,6 +80,8 @@ class MediaStore:
         its container is one of AUDIO_FORMATS and within `max_audio_bytes`.
         """
         if not audio:
+            if (kept := self._kept(content)) is not None:
+                return kept  # stored here before, already cleaned (a web chat upload)
             cleaned, fmt = self._clean(content)
             mime, ext = FORMATS[fmt]
             return self._write(cleaned, mime, ext)
@@ -111,6 +113,16 @@ class MediaStore:
                 Path(tmp).unlink(missing_ok=True)
                 raise
         return StoredMedia(path=relative, sha256=digest, mime=mime, size=len(cleaned))
+
+    def _kept(self, content: bytes) -> StoredMedia | None:
+        """The stored image whose bytes `content` is, if any: a file named by its own hash was
+        written by `store()` after cleaning, so it is kept as it is, not cleaned again."""
+        digest = hashlib.sha256(content).hexdigest()
+        for mime, ext in FORMATS.values():
+            target = self.root / digest[:2] / f"{digest}.{ext}"
+            if target.is_file() and target.stat().st_size == len(content):
+                return StoredMedia(f"{digest[:2]}/{digest}.{ext}", digest, mime, len(content))
+        return None
 
     def path_of(self, stored_path: str) -> Path:
         """The absolute path of a StoredMedia.path."""

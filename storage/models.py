@@ -567,3 +567,32 @@ class CategoryExample(SQLModel, table=True):
     previous_category_id: str | None = None
     actor: str  # "officer:<telegram user id>" or "api"
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- Web chat (issue 15) ---
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's conversation on the web chat page. `chat_id` is the SHA-256 (hex, first 32
+    characters) of the random token in the browser's HttpOnly cookie: the database never holds
+    the token itself, so a copy of it cannot be used to read anyone's chat."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_expires_at", "expires_at"),)
+
+    chat_id: str = Field(primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WebMessage(SQLModel, table=True):
+    """A reply delivered to a web chat: the page fetches its chat's rows after the last id it
+    showed (its cursor). Written by the web channel's sender when the outbox sends the reply."""
+
+    __tablename__ = "web_messages"
+    __table_args__ = (Index("ix_web_messages_chat_id", "chat_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSONText)  # the rendered reply
+    created_at: datetime = Field(sa_type=UTCDateTime)

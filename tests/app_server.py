@@ -108,6 +108,14 @@ def android_env(fake: FakeGateway, base: str | None = None) -> dict[str, str]:
     }
 
 
+def web_env(**keys: str) -> dict[str, str]:
+    """The web chat enabled, with other `[channels.web]` keys (e.g. session_days="1")."""
+    return {
+        "LAPOR_CHANNELS__WEB__ENABLED": "true",
+        **{f"LAPOR_CHANNELS__WEB__{key.upper()}": value for key, value in keys.items()},
+    }
+
+
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[str]:
     """Start `app` (lifespan included) on 127.0.0.1 with a free port; yield its base URL."""
