@@ -85,23 +85,57 @@ class Pipeline:
         self.dedupe = dedupe
         self.rate_limit = rate_limit
         self.observers: list[Observer] = []
+        self._backlog: asyncio.Queue[tuple[int, InboundMessage]] | None = None
 
     async def accept(self, message: InboundMessage, raw: Any = None) -> Accepted:
         """Store one inbound message, then process it. Safe to call twice with the same id."""
+        inbox_id = await self._store(message, raw)
+        if inbox_id is None:
+            return Accepted(None, False)
+        if not await self._within_rate_limit(inbox_id, message):
+            return Accepted(inbox_id, False)
+        processed = await self._process_safely(inbox_id, message)
+        return Accepted(inbox_id, processed)
+
+    async def receive(self, message: InboundMessage, raw: Any = None) -> Accepted:
+        """What a webhook route calls: store the message (committed on return, so the route may
+        acknowledge it) and, while `run_processor` runs, leave processing to it; otherwise
+        process it here as `accept` does."""
+        backlog = self._backlog
+        if backlog is None:
+            return await self.accept(message, raw)
+        inbox_id = await self._store(message, raw)
+        if inbox_id is not None:
+            backlog.put_nowait((inbox_id, message))
+        return Accepted(inbox_id, False)
+
+    async def run_processor(self) -> None:
+        """Process what `receive` stored, in the order it was stored (so each conversation's
+        messages in order). What is still queued when this stops stays unprocessed in the
+        inbox, and `resume()` processes it (at the next start or sweep)."""
+        backlog: asyncio.Queue[tuple[int, InboundMessage]] = asyncio.Queue()
+        self._backlog = backlog
+        try:
+            while True:
+                inbox_id, message = await backlog.get()
+                if await self._within_rate_limit(inbox_id, message):
+                    await self._process_safely(inbox_id, message)
+        finally:
+            self._backlog = None
+
+    async def _store(self, message: InboundMessage, raw: Any) -> int | None:
+        """The inbox id of the newly stored message; None for a duplicate (handled here)."""
         if await self._stage(message) == PROCESSED:
-            return Accepted(None, False)  # the fast path: no database round trip
+            return None  # the fast path: no database round trip
         payload = {"message": message_to_dict(message), "raw": raw}
         inbox_id = await self.store.accept_inbound(
             message.channel, message.external_id, payload, self.clock()
         )
         if inbox_id is None:
             await self._redelivered(message)
-            return Accepted(None, False)
+            return None
         await self._mark(message, STORED)
-        if not await self._within_rate_limit(inbox_id, message):
-            return Accepted(inbox_id, False)
-        processed = await self._process_safely(inbox_id, message)
-        return Accepted(inbox_id, processed)
+        return inbox_id
 
     async def _redelivered(self, message: InboundMessage) -> None:
         """A duplicate. If the first copy was stored but never processed (its worker died before
