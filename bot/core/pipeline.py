@@ -52,6 +52,8 @@ MAX_PROCESS_ATTEMPTS = 5
 
 STORED, PROCESSED = 1, 2
 
+PROCESSOR_LANES = 8  # conversations processed at the same time by `run_processor`
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -85,7 +87,7 @@ class Pipeline:
         self.dedupe = dedupe
         self.rate_limit = rate_limit
         self.observers: list[Observer] = []
-        self._backlog: asyncio.Queue[tuple[int, InboundMessage]] | None = None
+        self._lanes: list[asyncio.Queue[tuple[int, InboundMessage]]] = []
 
     async def accept(self, message: InboundMessage, raw: Any = None) -> Accepted:
         """Store one inbound message, then process it. Safe to call twice with the same id."""
@@ -101,27 +103,33 @@ class Pipeline:
         """What a webhook route calls: store the message (committed on return, so the route may
         acknowledge it) and, while `run_processor` runs, leave processing to it; otherwise
         process it here as `accept` does."""
-        backlog = self._backlog
-        if backlog is None:
+        lanes = self._lanes
+        if not lanes:
             return await self.accept(message, raw)
         inbox_id = await self._store(message, raw)
         if inbox_id is not None:
-            backlog.put_nowait((inbox_id, message))
+            lane = lanes[hash(message.conversation_key) % len(lanes)]
+            lane.put_nowait((inbox_id, message))
         return Accepted(inbox_id, False)
 
-    async def run_processor(self) -> None:
-        """Process what `receive` stored, in the order it was stored (so each conversation's
-        messages in order). What is still queued when this stops stays unprocessed in the
-        inbox, and `resume()` processes it (at the next start or sweep)."""
-        backlog: asyncio.Queue[tuple[int, InboundMessage]] = asyncio.Queue()
-        self._backlog = backlog
+    async def run_processor(self, lanes: int = PROCESSOR_LANES) -> None:
+        """Process what `receive` stored. A conversation always goes to the same lane, and a
+        lane processes in the order messages were stored, so each conversation's messages are
+        processed in order while other conversations' go on meanwhile. What is still queued
+        when this stops stays unprocessed in the inbox; `resume()` processes it (at the next
+        start or sweep)."""
+        queues = [asyncio.Queue[tuple[int, InboundMessage]]() for _ in range(lanes)]
+        self._lanes = queues
         try:
-            while True:
-                inbox_id, message = await backlog.get()
-                if await self._within_rate_limit(inbox_id, message):
-                    await self._process_safely(inbox_id, message)
+            await asyncio.gather(*(self._lane(queue) for queue in queues))
         finally:
-            self._backlog = None
+            self._lanes = []
+
+    async def _lane(self, queue: asyncio.Queue[tuple[int, InboundMessage]]) -> None:
+        while True:
+            inbox_id, message = await queue.get()
+            if await self._within_rate_limit(inbox_id, message):
+                await self._process_safely(inbox_id, message)
 
     async def _store(self, message: InboundMessage, raw: Any) -> int | None:
         """The inbox id of the newly stored message; None for a duplicate (handled here)."""
