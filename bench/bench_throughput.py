@@ -17,7 +17,7 @@ is shared and absolute numbers drift. Three modes:
 Also printed: the service's resident memory at the end and its cold start (start -> /healthz).
 
     python bench/bench_throughput.py [--burst 2000] [--connections 32] [--shares 0.25,0.5]
-        [--window 10] [--database-url URL] [--redis-url URL] [--workers 1]
+        [--window 10] [--database-url URL] [--redis-url URL] [--workers 1] [--answer-first]
 """
 
 from __future__ import annotations
@@ -292,6 +292,8 @@ def measure_lapor(args: argparse.Namespace, tmp: Path, bare: Run) -> Run:
         env = service_env(url, api_base, str(tmp / "media"))
         if args.redis_url:
             env["LAPOR_STORAGE__REDIS_URL"] = args.redis_url
+        if args.answer_first:
+            env["LAPOR_SERVICE__ANSWER_BEFORE_PROCESSING"] = "true"
         if not url.startswith("sqlite"):
             subprocess.run(
                 [str(BIN / "lapor"), "--config", str(ROOT / "config.example.toml"), "migrate"],
@@ -332,9 +334,10 @@ def service_rss(port: int) -> float:
 def report(args: argparse.Namespace, lapor: Run, bare: Run) -> None:
     kind = (args.database_url or "sqlite").split(":", 1)[0].split("+")[0]
     redis = " + redis" if args.redis_url else ""
+    answer = ", answer_before_processing" if args.answer_first else ""
     print(
         f"database {kind}{redis}, {args.workers} worker(s) pinned to core {SERVICE_CORE}, "
-        f"{args.connections} connections"
+        f"{args.connections} connections{answer}"
     )
     b, lb = bare.burst, lapor.burst
     print(f"{'':<26}{'lapor':>12}{'bare':>12}{'ratio':>9}")
@@ -379,6 +382,11 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--redis-url", default="")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--answer-first",
+        action="store_true",
+        help="service.answer_before_processing = true (answer once stored, process right after)",
+    )
     args = parser.parse_args()
     args.shares = [float(s) for s in args.shares.split(",") if s]
     pin_self()

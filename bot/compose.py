@@ -316,6 +316,8 @@ class Service:
         run = self.workers.run
         self.scaling.start(self.workers, self.store, self.dispatcher.wake)
         run(self.dispatcher.run(), "outbox")
+        if self.settings.service.answer_before_processing:
+            run(self.pipeline.run_processor(), "inbox-processor")
         run(self._resume_loop(), "inbox-resume")
         run(self.media.run(), "media")
         self.workers.spawn(self.desk.learn_username())

@@ -95,6 +95,8 @@ class ServiceConfig(Section):
     timezone: str = "Asia/Jakarta"
     ticket_prefix: str = Field(default="LAPOR", pattern=r"^[A-Z0-9]{1,10}$")
     api_tokens: list[SecretStr] = Field(default_factory=list)
+    # true: a webhook is answered once its message is stored, and processed right after
+    answer_before_processing: bool = False
 
 
 class StorageConfig(Section):

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.coltypes import utcnow
-from storage.dialects import insert_ignoring_conflicts
+from storage.dialects import insert_or_update
 from storage.models import Contact
 
 
@@ -47,32 +47,27 @@ class ContactRepository:
 
         `inbound_at` records a message from the contact, which also makes them reachable again.
         """
-        contact = await self.get(channel, user_id)
-        if contact is None:
-            fresh = Contact(
-                channel=channel,
-                user_id=user_id,
-                chat_id=chat_id,
-                created_at=inbound_at or utcnow(),
-            )
-            # Race-free creation: a concurrent creator wins, and we update its row below.
-            stmt = insert_ignoring_conflicts(self.dialect, Contact, "channel", "user_id")
-            await self.session.exec(stmt.values(**fresh.model_dump(exclude={"id"})))
-            contact = await self.get(channel, user_id)
-            if contact is None:  # pragma: no cover - the row exists now, ours or theirs
-                raise RuntimeError(f"contact {channel}:{user_id} vanished after insert")
-        contact.chat_id = chat_id
-        if display_name is not None:
-            contact.display_name = display_name
-        if phone is not None:
-            contact.phone = phone
-        if language is not None:
-            contact.language = language
+        given: dict[str, object] = {
+            "chat_id": chat_id,
+            "display_name": display_name,
+            "phone": phone,
+            "language": language,
+            "last_inbound_at": inbound_at,
+        }
+        changed = {name: value for name, value in given.items() if value is not None}
         if inbound_at is not None:
-            contact.last_inbound_at = inbound_at
-            contact.reachable = True
-        await self.session.flush()
-        return contact
+            changed["reachable"] = True
+        # One statement, race-free: a concurrent creator's row is updated instead.
+        created = {"channel": channel, "user_id": user_id, "created_at": inbound_at or utcnow()}
+        stmt = insert_or_update(
+            self.dialect,
+            Contact,
+            {**created, **changed},
+            ("channel", "user_id"),
+            tuple(changed),
+        ).returning(*Contact.__table__.columns)  # type: ignore[attr-defined]
+        row = (await self.session.exec(stmt)).one()
+        return Contact(**row._asdict())
 
     async def set_reachable(self, channel: str, user_id: str, reachable: bool) -> bool:
         """Mark whether we may send to the contact. False if there is no such contact."""

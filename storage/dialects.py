@@ -19,3 +19,26 @@ def insert_ignoring_conflicts(dialect: str, model: Any, *index_elements: str) ->
     if dialect == "sqlite":
         return sqlite.insert(model).on_conflict_do_nothing(index_elements=list(index_elements))
     raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+
+def insert_or_update(
+    dialect: str,
+    model: Any,
+    values: dict[str, Any],
+    index_elements: tuple[str, ...],
+    update: tuple[str, ...],
+) -> InsertIgnoring:
+    """``INSERT ... ON CONFLICT (index_elements) DO UPDATE`` setting the columns in `update` to
+    the inserted row's values: one statement where a read, an insert and an update were three.
+    Add ``.returning(...)`` to read the row as it now is."""
+    table = model.__table__
+    if dialect == "postgresql":
+        stmt: InsertIgnoring = postgresql.insert(table).values(**values)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values)
+    else:
+        raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+    excluded = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements), set_={name: excluded[name] for name in update}
+    )

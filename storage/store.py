@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from intake.types import DeliveryStatus
 from storage.db import Database
 from storage.inbox import InboxRepository
+from storage.inbox_writer import InboxWriter
 from storage.models import (
     FETCH_FAILED,
     FETCH_PENDING,
@@ -43,6 +44,7 @@ from storage.whatsapp import (
 class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.inbox_writer = InboxWriter(db)  # group commit of accepted messages
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.db)
@@ -60,11 +62,9 @@ class Store:
     async def accept_inbound(
         self, channel: str, external_id: str, payload: dict[str, Any], received_at: datetime
     ) -> int | None:
-        """Store an inbound message (committed on return): its inbox id, or None if duplicate."""
-        async with self._transaction() as session:
-            return await InboxRepository(session, self.db.dialect).add(
-                channel, external_id, payload, received_at
-            )
+        """Store an inbound message (committed on return): its inbox id, or None if duplicate.
+        Messages accepted at the same time share one transaction (`storage.inbox_writer`)."""
+        return await self.inbox_writer.add(channel, external_id, payload, received_at)
 
     async def unprocessed_inbox(self, limit: int = 100) -> list[InboxMessage]:
         """Accepted messages not yet processed, oldest first (to resume after a crash)."""

@@ -54,6 +54,8 @@ MAX_PROCESS_ATTEMPTS = 5
 
 STORED, PROCESSED = 1, 2
 
+PROCESSOR_LANES = 8  # conversations processed at the same time by `run_processor`
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -89,28 +91,73 @@ class Pipeline:
         self.rate_limit = rate_limit
         self.telemetry = telemetry  # counts for /metrics
         self.observers: list[Observer] = []
+        self._lanes: list[asyncio.Queue[tuple[int, InboundMessage]]] = []
 
     async def accept(self, message: InboundMessage, raw: Any = None) -> Accepted:
         """Store one inbound message, then process it. Safe to call twice with the same id."""
         started = time.perf_counter()
+        inbox_id = await self._store(message, raw)
+        if inbox_id is None:
+            return Accepted(None, False)
+        if not await self._within_rate_limit(inbox_id, message):
+            return Accepted(inbox_id, False)
+        processed = await self._process_timed(inbox_id, message, started)
+        return Accepted(inbox_id, processed)
+
+    async def receive(self, message: InboundMessage, raw: Any = None) -> Accepted:
+        """What a webhook route calls: store the message (committed on return, so the route may
+        acknowledge it) and, while `run_processor` runs, leave processing to it; otherwise
+        process it here as `accept` does."""
+        lanes = self._lanes
+        if not lanes:
+            return await self.accept(message, raw)
+        inbox_id = await self._store(message, raw)
+        if inbox_id is not None:
+            lane = lanes[hash(message.conversation_key) % len(lanes)]
+            lane.put_nowait((inbox_id, message))
+        return Accepted(inbox_id, False)
+
+    async def run_processor(self, lanes: int = PROCESSOR_LANES) -> None:
+        """Process what `receive` stored. A conversation always goes to the same lane, and a
+        lane processes in the order messages were stored, so each conversation's messages are
+        processed in order while other conversations' go on meanwhile. What is still queued
+        when this stops stays unprocessed in the inbox; `resume()` processes it (at the next
+        start or sweep)."""
+        queues = [asyncio.Queue[tuple[int, InboundMessage]]() for _ in range(lanes)]
+        self._lanes = queues
+        try:
+            await asyncio.gather(*(self._lane(queue) for queue in queues))
+        finally:
+            self._lanes = []
+
+    async def _lane(self, queue: asyncio.Queue[tuple[int, InboundMessage]]) -> None:
+        while True:
+            inbox_id, message = await queue.get()
+            started = time.perf_counter()
+            if await self._within_rate_limit(inbox_id, message):
+                await self._process_timed(inbox_id, message, started)
+
+    async def _process_timed(self, inbox_id: int, message: InboundMessage, started: float) -> bool:
+        processed = await self._process_safely(inbox_id, message)
+        if processed and self.telemetry is not None:
+            self.telemetry.message_processed(message.channel, time.perf_counter() - started)
+        return processed
+
+    async def _store(self, message: InboundMessage, raw: Any) -> int | None:
+        """The inbox id of the newly stored message; None for a duplicate (handled here)."""
         if await self._stage(message) == PROCESSED:
-            return Accepted(None, False)  # the fast path: no database round trip
+            return None  # the fast path: no database round trip
         payload = {"message": message_to_dict(message), "raw": raw}
         inbox_id = await self.store.accept_inbound(
             message.channel, message.external_id, payload, self.clock()
         )
         if inbox_id is None:
             await self._redelivered(message)
-            return Accepted(None, False)
+            return None
         await self._mark(message, STORED)
         if self.telemetry is not None:
             self.telemetry.message_received(message.channel)
-        if not await self._within_rate_limit(inbox_id, message):
-            return Accepted(inbox_id, False)
-        processed = await self._process_safely(inbox_id, message)
-        if processed and self.telemetry is not None:
-            self.telemetry.message_processed(message.channel, time.perf_counter() - started)
-        return Accepted(inbox_id, processed)
+        return inbox_id
 
     async def _redelivered(self, message: InboundMessage) -> None:
         """A duplicate. If the first copy was stored but never processed (its worker died before

@@ -50,7 +50,7 @@ class SmsIngress:
     async def handle_events(self, events: SmsEvents, raw: Any) -> str:
         """Store and process what one webhook means; returns what happened, for logs and tests."""
         for message in events.messages:
-            await self.pipeline.accept(message, raw=raw)
+            await self.pipeline.receive(message, raw=raw)
         recorded = 0
         for status, key in zip(events.statuses, events.status_keys, strict=True):
             result = await self.store.record_sms_delivery(status, key, self.clock())

@@ -73,7 +73,7 @@ class TelegramIngress:
         if events.callback_query_id and events.group_callback is None:  # the desk answers its own
             self.spawn(self._answer_callback(events.callback_query_id))
         for message in events.messages:
-            await self.pipeline.accept(message, raw=data)
+            await self.pipeline.receive(message, raw=data)
         if events.membership is not None:
             change = events.membership
             async with self.store.unit_of_work() as uow:

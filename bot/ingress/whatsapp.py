@@ -156,7 +156,7 @@ class WhatsAppIngress:
         accepted = duplicates = 0
         latest: dict[str, str] = {}  # chat -> its newest message id, to mark read
         for incoming in events.messages:
-            result = await self.pipeline.accept(incoming.message, raw=incoming.raw)
+            result = await self.pipeline.receive(incoming.message, raw=incoming.raw)
             if result.inbox_id is None:
                 duplicates += 1
                 continue

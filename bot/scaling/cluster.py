@@ -34,24 +34,17 @@ import logging
 import secrets
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import make_url
 
 from bot.core.workers import Workers
-from bot.scaling.adapters import DistributedLocks, RedisConversationStore, RedisInflightTracker
 from storage import Store
 from storage.recovery import release_outbox_leases
-from storage.redis_state import (
-    RedisConversations,
-    RedisDedupe,
-    RedisLease,
-    RedisLock,
-    RedisRateLimit,
-    RedisState,
-    RedisWakeups,
-    RedisWorkers,
-)
+
+if TYPE_CHECKING:  # redis-py is loaded only when storage.redis_url is set (start-up, memory)
+    from bot.scaling.adapters import RedisInflightTracker
+    from storage.redis_state import RedisLease, RedisState, RedisWakeups, RedisWorkers
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +92,8 @@ class Scaling:
         self.worker_id = worker_id or secrets.token_hex(6)
         self.redis: RedisState | None = None
         if redis_url:
+            from storage.redis_state import RedisState
+
             self.redis = RedisState(redis_url, namespace_for(database_url))
         self._publish = asyncio.Event()
 
@@ -110,6 +105,9 @@ class Scaling:
         """Keyword arguments for `Pipeline`: the shared implementations, or the defaults."""
         if self.redis is None:
             return {}
+        from bot.scaling.adapters import DistributedLocks, RedisConversationStore
+        from storage.redis_state import RedisConversations, RedisDedupe, RedisLock, RedisRateLimit
+
         return {
             "conversations": RedisConversationStore(RedisConversations(self.redis)),
             "locks": DistributedLocks(RedisLock(self.redis, ttl=LOCK_TTL)),
@@ -131,12 +129,17 @@ class Scaling:
     def tracker(self) -> RedisInflightTracker | None:
         if self.redis is None:
             return None
+        from bot.scaling.adapters import RedisInflightTracker
+        from storage.redis_state import RedisWorkers
+
         return RedisInflightTracker(RedisWorkers(self.redis, self.worker_id, ttl=HEARTBEAT_TTL))
 
     def start(self, workers: Workers, store: Store, wake_outbox: Callable[[], None]) -> None:
         """Start the background loops in `workers`."""
         if self.redis is None:
             return
+        from storage.redis_state import RedisWakeups
+
         wakeups = RedisWakeups(self.redis, self.worker_id)
         workers.run(self._publisher(wakeups), "outbox-wake-publish")
         workers.run(self._listener(wakeups, wake_outbox), "outbox-wake-listen")
@@ -148,6 +151,8 @@ class Scaling:
         if self.redis is None:
             await work()
             return
+        from storage.redis_state import RedisLease
+
         lease = RedisLease(self.redis, name, self.worker_id, ttl=LEASE_TTL)
         pause = LEASE_TTL / 5
         try:
@@ -205,6 +210,8 @@ class Scaling:
     async def _supervise(self, store: Store, wake_outbox: Callable[[], None]) -> None:
         """Beat this worker's heart; hand back outbox rows of workers whose heart stopped."""
         assert self.redis is not None
+        from storage.redis_state import RedisWorkers
+
         workers = RedisWorkers(self.redis, self.worker_id, ttl=HEARTBEAT_TTL)
         loop = asyncio.get_running_loop()
         next_sweep = 0.0

@@ -20,19 +20,19 @@ COOKIE_MAX_AGE after it was issued, and is no key to the REST API.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from bot.analytics.stats import StatsQuery, compute_stats, parse_moment, stats_reader
@@ -43,6 +43,9 @@ from bot.web.citymap import city_map
 from intake.summary import channel_name, format_hours, format_number, format_percent
 from storage import Database, Store
 from storage.analytics import Window
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 COOKIE = "lapor_dashboard"
 COOKIE_MAX_AGE = 12 * 3600  # seconds; checked by the server, not only by the browser
@@ -68,14 +71,21 @@ CHANNEL_COLOURS = {
 OTHER_COLOURS = ("#8e44ad", "#c0392b", "#16a085", "#d4a017")
 LEGEND_W = 130  # room right of the map for its legend
 MAP_SCALE = ("#eef4fb", "#c6dbef", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
-TEMPLATES = Environment(
-    loader=PackageLoader("bot.web", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+
+@functools.cache
+def _templates() -> Environment:
+    """The page templates, loaded (with jinja2) at the first page shown, not at start-up."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("bot.web", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 # -- access ---------------------------------------------------------------------------------
@@ -203,7 +213,7 @@ def _page_401() -> HTMLResponse:
 
 
 def _render(template: str, **context: Any) -> str:
-    return TEMPLATES.get_template(template).render(**context)
+    return _templates().get_template(template).render(**context)
 
 
 # -- the page ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from bot.analytics.stats import stats_reader
 from bot.core.ports import Clock
 from bot.settings import Settings
 from bot.web.citymap import CityMap, city_map
-from bot.web.dashboard import TEMPLATES, _joined, _svg
+from bot.web.dashboard import _joined, _svg, _templates
 from intake.summary import MONTHS, format_day, format_hours, format_number
 from intake.texts import Texts
 from storage import Database
@@ -125,20 +125,24 @@ def render_public(figures: Mapping[str, Any], settings: Settings, texts: Texts, 
     last = date.fromordinal(date.fromisoformat(period["until"]).toordinal() - 1)
     city = settings.places.city_name
     generated = datetime.fromisoformat(period["generated_at"])
-    return TEMPLATES.get_template("public.html").render(
-        lang=lang,
-        other_lang="en" if lang == "id" else "id",
-        t=t,
-        title=t("title", city=city).strip().rstrip(","),
-        period=t("period", first=format_day(first, lang), last=format_day(last, lang)),
-        updated=t("updated", time=f"{format_day(generated.date(), lang)} {generated:%H:%M}"),
-        overall=_table_rows(figures["agencies"], lang),
-        months=[
-            {"name": _month_name(m["month"], lang), **_table_rows(m, lang)}
-            for m in figures["months"]
-        ],
-        resolved_map=resolved_map(city_map(settings), figures["resolved_places"], t, lang),
-        map_legend=t("map_legend", count=format_number(len(figures["resolved_places"]), lang)),
+    return (
+        _templates()
+        .get_template("public.html")
+        .render(
+            lang=lang,
+            other_lang="en" if lang == "id" else "id",
+            t=t,
+            title=t("title", city=city).strip().rstrip(","),
+            period=t("period", first=format_day(first, lang), last=format_day(last, lang)),
+            updated=t("updated", time=f"{format_day(generated.date(), lang)} {generated:%H:%M}"),
+            overall=_table_rows(figures["agencies"], lang),
+            months=[
+                {"name": _month_name(m["month"], lang), **_table_rows(m, lang)}
+                for m in figures["months"]
+            ],
+            resolved_map=resolved_map(city_map(settings), figures["resolved_places"], t, lang),
+            map_legend=t("map_legend", count=format_number(len(figures["resolved_places"]), lang)),
+        )
     )
 
 

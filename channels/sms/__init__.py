@@ -24,7 +24,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
-import phonenumbers
 
 from channels.base import FetchedMedia, SendError, SendFailure, Sent
 from channels.sms import gsm
@@ -69,6 +68,8 @@ def normalize_phone(raw: str, region: str = DEFAULT_REGION) -> str | None:
     text = raw.strip() if isinstance(raw, str) else ""
     if not text or len(text) > 32:
         return None
+    import phonenumbers  # loaded at the first number, not at start-up (time, memory)
+
     digits = "".join(ch for ch in text if ch.isdigit())
     candidates = [text]
     if not text.startswith("+") and not text.startswith("0"):
