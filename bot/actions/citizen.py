@@ -173,17 +173,18 @@ def effect_env(ctx: EffectContext) -> DeskEnv:
 
 
 async def _own_report(ctx: EffectContext, ticket: str | None) -> tuple[Report | None, str]:
-    """The report a follow-up is about, and the text key saying why not (if so)."""
+    """The report a follow-up is about, and the text key saying why not (if so).
+
+    Someone else's report is answered exactly like a ticket that does not exist (a forged
+    rate or reopen button must not tell whether the report is there)."""
     if ticket is None:
         found = await ctx.uow.desk.awaiting_rating(
             ctx.message.channel, ctx.message.chat_id, ReportStatus.RESOLVED.value
         )
         return found, "" if found else "rate_nothing"
     report = await ctx.uow.reports.get(ticket)
-    if report is None or report.id is None:
+    if report is None or report.id is None or not _is_reporter(ctx, report):
         return None, "check_not_found"
-    if not _is_reporter(ctx, report):
-        return None, "followup_not_yours"
     return report, ""
 
 
