@@ -12,6 +12,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 import whatsapp_payloads as wa
 from app_server import whatsapp_env
 from desk_helpers import GROUP, Desk, desk_service
@@ -21,6 +22,7 @@ from helpers import eventually, jpeg_with_gps
 from PIL import Image
 from sqlmodel import col, select
 
+from intake.types import Reply
 from storage.models import Attachment, OutboxMessage
 
 CITIZEN = wa.CITIZEN["wa_id"]
@@ -76,12 +78,12 @@ def stored_bytes(desk: Desk, attachment: Attachment) -> bytes:
 
 
 async def test_officers_get_a_whatsapp_citizens_photos_and_voice_note_uploaded(
-    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram, graph: FakeGraph
+    database_url: str, tmp_path: Path, fake_telegram: FakeTelegram, graph: FakeGraph
 ) -> None:
     graph.add_media("wa-photo-1", jpeg_with_gps((200, 40, 40)))
     graph.add_media("wa-photo-2", jpeg_with_gps((40, 200, 40)))
     graph.add_media("wa-voice-1", VOICE_NOTE, mime="audio/ogg; codecs=opus")
-    async with desk_service(sqlite_url, tmp_path, fake_telegram, **whatsapp_env(graph)) as desk:
+    async with desk_service(database_url, tmp_path, fake_telegram, **whatsapp_env(graph)) as desk:
         await file_with(
             desk, graph, wa.image("wa-photo-1"), wa.image("wa-photo-2"), wa.voice_note("wa-voice-1")
         )
@@ -157,3 +159,12 @@ async def test_a_file_that_cannot_be_had_is_a_line_and_the_rest_still_reaches_of
         async with desk.service.store.unit_of_work() as uow:
             rows = (await uow.session.exec(select(OutboxMessage))).all()
         assert not [r for r in rows if r.status == "dead"]
+
+
+def test_the_outbox_names_stored_files_by_id_only() -> None:
+    reply = Reply("📷 MDN-00001", photos=("AgAC-photo",), stored=(7, 9))
+    payload = reply.to_dict()
+    assert payload["stored"] == [7, 9] and Reply.from_dict(payload) == reply
+    for forged in (["../../etc/passwd"], [0], [True], [1.5]):
+        with pytest.raises(ValueError):  # the dispatcher takes the row as unreadable (dead)
+            Reply.from_dict({**payload, "stored": forged})
