@@ -34,6 +34,7 @@ from bot.core.media import MediaFetcher
 from bot.core.pacing import Pacer, configured
 from bot.core.pipeline import Pipeline
 from bot.core.ports import Clock
+from bot.core.uploads import StoredMediaSenders
 from bot.core.workers import Workers
 from bot.desk.cards import CardEditor
 from bot.desk.group import Desk
@@ -219,9 +220,17 @@ class Service:
         self.telemetry = PrometheusTelemetry()  # counts for /metrics
         # Shared state for several workers when storage.redis_url is set (bot.scaling).
         self.scaling = Scaling(settings.storage.redis_url, settings.storage.database_url)
+        media = MediaStore(Path(settings.storage.media_dir))
+
+        def media_missing(count: int) -> str:
+            return catalog.texts.desk("media_missing", catalog.default_language, count=count)
+
+        # Officers' cards upload the citizens' WhatsApp (and console) photos and voice notes
+        # from the media store (bot.core.uploads); the dispatcher sees the wrapped senders.
+        uploading = StoredMediaSenders(self.senders, store, media, media_missing, clock)
         self.dispatcher = Dispatcher(
             store,
-            self.senders,
+            uploading,
             clock=clock,
             tracker=self.scaling.tracker(),
             telemetry=self.telemetry,
@@ -239,9 +248,7 @@ class Service:
         )
         # Analytics: the conversation funnel and topic words of filed reports.
         pipeline.observers.append(FunnelRecorder.for_catalog(catalog))
-        self.media = MediaFetcher(
-            store, self.senders, MediaStore(Path(settings.storage.media_dir)), clock=clock
-        )
+        self.media = MediaFetcher(store, self.senders, media, clock=clock)
         # The officer desk (Telegram groups, report cards) and the time limits.
         policy = sla_policy(settings, catalog)
         self.cards = CardEditor(

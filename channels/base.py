@@ -15,9 +15,10 @@ from __future__ import annotations
 import hmac
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from intake.types import ChannelCapabilities, GeoPoint, MediaRef, Reply
 
@@ -86,6 +87,25 @@ class ChannelSender(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class MediaUpload:
+    """A file to upload with a reply, as the platform's own reference could not show it."""
+
+    content: bytes
+    filename: str  # its extension tells the platform the type, e.g. "lampiran-12.ogg"
+    mime: str
+
+
+@runtime_checkable
+class UploadingSender(ChannelSender, Protocol):
+    """A sender that can also upload files: `uploads` maps references used in the reply's
+    photos, documents and voices to the bytes to send in their place."""
+
+    async def send_uploads(
+        self, chat_id: str, reply: Reply, uploads: Mapping[str, MediaUpload]
+    ) -> Sent: ...
 
 
 # --------------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ class CardView:
     address: str | None = None
     reporter: str | None = None
     photos: int = 0
-    shareable_photos: int = 0  # photos officers can see in Telegram (Telegram file ids)
+    shareable_photos: int = 0  # photos officers see in Telegram (by file id, or uploaded)
     voice_notes: int = 0  # the citizen's voice notes, stored on the server
     supporters: int = 0
     additions: int = 0
@@ -175,9 +175,9 @@ def card_text(view: CardView, catalog: Catalog, lang: str) -> str:
         additions=view.additions,
     )
     lines.append(counts)
-    elsewhere = view.photos - view.shareable_photos
-    if elsewhere > 0:
-        lines.append(text("card_photos_elsewhere", lang, count=elsewhere, channel=channel))
+    missing = view.photos - view.shareable_photos
+    if missing > 0:
+        lines.append(text("card_photos_missing", lang, count=missing, channel=channel))
     if view.voice_notes > 0:
         lines.append(text("card_voice_notes", lang, count=view.voice_notes, ticket=view.ticket))
     if view.duplicate_of:

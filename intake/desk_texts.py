@@ -30,13 +30,17 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "id": "Foto: {photos} · Dukungan warga: {supporters} · Tambahan: {additions}",
         "en": "Photos: {photos} · Supporters: {supporters} · Additions: {additions}",
     },
-    "card_photos_elsewhere": {
-        "id": "({count} foto dari {channel}, tersimpan di server)",
-        "en": "({count} photos from {channel}, stored on the server)",
+    "card_photos_missing": {
+        "id": "({count} foto dari {channel} tidak bisa diambil)",
+        "en": "({count} photos from {channel} could not be fetched)",
     },
     "card_voice_notes": {
         "id": "🎤 {count} pesan suara dari pelapor (tersimpan di server, lampiran {ticket})",
         "en": "🎤 {count} voice note(s) from the reporter (stored on the server with {ticket})",
+    },
+    "media_missing": {
+        "id": "⚠️ {count} lampiran pelapor tidak dapat ditampilkan (gagal diambil atau hilang).",
+        "en": "⚠️ {count} of the reporter's files cannot be shown (not fetched, or lost).",
     },
     "card_history": {"id": "Riwayat:", "en": "History:"},
     "card_rating": {"id": "Nilai pelapor: {score}/5", "en": "Reporter's rating: {score}/5"},
@@ -223,10 +227,6 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
         "id": "📷 Foto tambahan lewat kode laporan (bukan chat pelapor) untuk {ticket}",
         "en": "📷 Extra photo with the report code (not the reporter's chat) for {ticket}",
     },
-    "citizen_photo_elsewhere": {
-        "id": "📷 Foto tambahan untuk {ticket} (dari {channel}, tersimpan di server)",
-        "en": "📷 Extra photo for {ticket} (from {channel}, stored on the server)",
-    },
     "citizen_voice_heard": {
         "id": "🎤 Pesan suara tambahan dari pelapor untuk {ticket}",
         "en": "🎤 Extra voice note from the reporter for {ticket}",
@@ -234,10 +234,6 @@ DESK_CATALOGUE: dict[str, dict[str, str]] = {
     "citizen_voice_heard_other": {
         "id": "🎤 Pesan suara tambahan lewat kode laporan (bukan chat pelapor) untuk {ticket}",
         "en": "🎤 Extra voice note with the report code (not the reporter's chat) for {ticket}",
-    },
-    "citizen_voice": {
-        "id": "🎤 Pesan suara tambahan untuk {ticket} (tersimpan di server)",
-        "en": "🎤 Extra voice note for {ticket} (stored on the server)",
     },
     "citizen_reopened": {
         "id": "🔁 {ticket} dibuka kembali oleh pelapor: belum beres. {note}",

@@ -357,10 +357,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "id": "Tidak ada laporan selesai yang menunggu penilaian Anda.",
         "en": "There is no resolved report of yours waiting for a rating.",
     },
-    "followup_not_yours": {
-        "id": "Hanya pelapor yang dapat menilai atau membuka kembali laporan {ticket}.",
-        "en": "Only the reporter can rate or reopen report {ticket}.",
-    },
     "followup_not_resolved": {
         "id": "Laporan {ticket} belum selesai, jadi belum bisa dinilai.",
         "en": "Report {ticket} is not resolved yet, so it cannot be rated.",

@@ -105,6 +105,10 @@ class Reply:
     photos: tuple[str, ...] = ()  # platform refs of photos to show (officer cards)
     documents: tuple[str, ...] = ()  # ... and of images the citizen sent as files
     voices: tuple[str, ...] = ()  # ... and of the citizen's voice notes, to play
+    # Attachments (by id) to upload from the media store: files the platform cannot show by a
+    # reference of its own (a WhatsApp photo in a Telegram group). The sender loads them just
+    # before sending; the outbox never holds their bytes.
+    stored: tuple[int, ...] = ()
     location: GeoPoint | None = None
     notice: StatusNotice | None = None
     lang: str = ""  # the language of `text` ("id"/"en"; "" = unknown), for channels that add words
@@ -121,6 +125,7 @@ class Reply:
             "photos": list(self.photos),
             "documents": list(self.documents),
             "voices": list(self.voices),
+            "stored": list(self.stored),
             "location": (
                 {"lat": self.location.lat, "lon": self.location.lon} if self.location else None
             ),
@@ -147,10 +152,17 @@ class Reply:
             photos=tuple(d.get("photos", [])),
             documents=tuple(d.get("documents", [])),
             voices=tuple(d.get("voices", [])),
+            stored=tuple(_attachment_id(i) for i in d.get("stored", [])),
             location=GeoPoint(loc["lat"], loc["lon"]) if loc else None,
             notice=StatusNotice(notice["ticket"], notice["status"]) if notice else None,
             lang=str(d.get("lang") or ""),
         )
+
+
+def _attachment_id(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"not an attachment id: {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

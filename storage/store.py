@@ -182,6 +182,14 @@ class Store:
                 stmt = stmt.where(col(Attachment.channel).in_(sorted(channels)))
             return list((await session.exec(stmt)).all())
 
+    async def attachments_by_id(self, ids: Collection[int]) -> dict[int, Attachment]:
+        """The attachments with these ids that exist (for uploading them with a reply)."""
+        if not ids:
+            return {}
+        async with self._transaction() as session:
+            stmt = select(Attachment).where(col(Attachment.id).in_(sorted(set(ids))))
+            return {a.id: a for a in (await session.exec(stmt)).all() if a.id is not None}
+
     async def attachment_stored(
         self, attachment_id: int, *, stored_path: str, sha256: str, size: int, mime: str
     ) -> None:

@@ -76,6 +76,11 @@ _METHODS = {
 }
 
 
+# Methods that take files: a file id or URL in the field, or the file itself (multipart).
+_UPLOADS = frozenset({"sendPhoto", "sendDocument", "sendVoice", "sendMediaGroup"})
+ATTACH = "attach://"
+
+
 @dataclass
 class Call:
     """One request the fake received."""
@@ -263,7 +268,8 @@ class FakeTelegram(LoopbackFake):
         if slow is not None and method.lower() in slow[1]:
             await asyncio.sleep(slow[0])
         try:
-            result = await getattr(self, f"_m_{method}")(params)
+            handler = getattr(self, f"_m_{method}")
+            result = await (handler(params, files) if method in _UPLOADS else handler(params))
         except _ApiError as exc:
             return self._record(method, params, files, _error(exc.status, exc.description))
         return self._record(method, params, files, JSONResponse({"ok": True, "result": result}))
@@ -348,25 +354,36 @@ class FakeTelegram(LoopbackFake):
             raise _ApiError(400, "Bad Request: message is too long")
         return self._message(params, text=text)
 
-    async def _m_sendPhoto(self, params: dict[str, Any]) -> Any:
-        photo = str(params.get("photo", ""))
+    def _file(self, field: str, params: dict[str, Any], files: dict[str, bytes]) -> str:
+        """The file id of what `field` names: a file id, a file uploaded as the field itself,
+        or (attach://name) as another part; an upload gets a new file id."""
+        value = str(params.get(field, ""))
+        name = value.removeprefix(ATTACH) if value.startswith(ATTACH) else field
+        if value and not value.startswith(ATTACH):
+            return value
+        if name not in files:
+            raise _ApiError(400, f"Bad Request: there is no {field} in the request")
+        if not files[name]:
+            raise _ApiError(400, f"Bad Request: file of {field} is empty")
+        return f"uploaded-{field}-{next(self._file_numbers)}"
+
+    async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        photo = self._file("photo", params, files)
         self._check_media_type("photo", photo)
         content: dict[str, Any] = {"photo": _photo_sizes(photo)}
         if params.get("caption"):
             content["caption"] = params["caption"]
         return self._message(params, **content)
 
-    async def _m_sendDocument(self, params: dict[str, Any]) -> Any:
-        document = str(params.get("document", ""))
+    async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        document = self._file("document", params, files)
         content: dict[str, Any] = {"document": _document(document)}
         if params.get("caption"):
             content["caption"] = params["caption"]
         return self._message(params, **content)
 
-    async def _m_sendVoice(self, params: dict[str, Any]) -> Any:
-        voice = str(params.get("voice", ""))
-        if not voice:
-            raise _ApiError(400, "Bad Request: there is no voice in the request")
+    async def _m_sendVoice(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
+        voice = self._file("voice", params, files)
         self._check_media_type("voice", voice)
         content: dict[str, Any] = {
             "voice": {
@@ -386,19 +403,19 @@ class FakeTelegram(LoopbackFake):
                 400, f"Bad Request: can't use file of type Document as {kind.capitalize()}"
             )
 
-    async def _m_sendMediaGroup(self, params: dict[str, Any]) -> Any:
+    async def _m_sendMediaGroup(self, params: dict[str, Any], files: dict[str, bytes]) -> Any:
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise _ApiError(400, "Bad Request: wrong number of media specified")
         kinds = {str(item.get("type", "")) for item in media}
         if len(kinds) != 1 or not kinds <= {"photo", "document"}:
             raise _ApiError(400, "Bad Request: documents can't be mixed with other media types")
-        for item in media:
-            self._check_media_type(str(item.get("type")), str(item.get("media", "")))
+        refs = [self._file("media", item, files) for item in media]
+        for item, ref in zip(media, refs, strict=True):
+            self._check_media_type(str(item.get("type")), ref)
         group_id = str(13000000000000000 + next(self._file_numbers))
         messages = []
-        for item in media:
-            ref = str(item.get("media", ""))
+        for item, ref in zip(media, refs, strict=True):
             content: dict[str, Any] = {"media_group_id": group_id}
             if item.get("type") == "document":
                 content["document"] = _document(ref)

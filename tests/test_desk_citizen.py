@@ -97,10 +97,11 @@ async def test_a_similar_report_is_offered_for_support(
         await desk.press("d:mv:MDN-00001:resolved", card_id)
         supporter_notice = await desk.expect("MDN-00001: Selesai", NEIGHBOUR_CHAT)
         assert "nilai" not in supporter_notice  # only the reporter rates
-        # ... but a supporter cannot rate or reopen it.
+        # ... but a supporter cannot rate or reopen it: answered as if no such report were
+        # there, like any button naming a report that is not theirs (issue 14).
         await desk.say(
             tg.callback_query("reopen:MDN-00001", user=NEIGHBOUR),
-            "Hanya pelapor",
+            "tidak ditemukan",
             NEIGHBOUR_CHAT,
         )
         assert await desk.status("MDN-00001") == "resolved"

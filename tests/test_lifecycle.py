@@ -271,7 +271,7 @@ def test_the_card_shows_what_officers_need() -> None:
         "Masuk: 08-01-2026 09:00",
         "Kanal: WhatsApp",
         "Pelapor: Siti · +6281234567890",
-        "(2 foto dari WhatsApp, tersimpan di server)",
+        "(2 foto dari WhatsApp tidak bisa diambil)",
         "Jalan depan pasar berlubang",
     ):
         assert part in text, part

@@ -4,6 +4,7 @@ an unknown ticket gets, and a sender who keeps guessing is stopped for a while (
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,3 +94,42 @@ async def test_the_code_admits_another_chat_to_add_information(
         )
         assert refused.replace("MDN-00001", "T") == unknown.replace("MDN-00077", "T")
         assert not [t for t in desk.texts(GROUP)[before:] if "palsu" in t]
+
+
+async def test_a_forged_rate_or_reopen_button_tells_nothing_and_changes_nothing(
+    sqlite_url: str, tmp_path: Path, fake_telegram: FakeTelegram
+) -> None:
+    async with desk_service(sqlite_url, tmp_path, fake_telegram) as desk:
+        await desk.file_report()
+        card_id = await desk.card_message_id("MDN-00001")
+        await desk.press("d:mv:MDN-00001:verified", card_id)
+        await desk.press("d:mv:MDN-00001:resolved", card_id)
+        await desk.expect("Bagaimana hasilnya?")  # the reporter may rate it now
+        group_before, citizen_before = len(desk.texts(GROUP)), len(desk.texts())
+
+        async def press(data: str, ticket: str) -> list[str]:
+            """What the stranger is told after pressing `data`, with the ticket blanked."""
+            before = len(desk.texts(STRANGER_CHAT))
+            await desk.post(tg.callback_query(data, user=STRANGER))
+            await desk.expect(ticket, STRANGER_CHAT, since=before)
+            await asyncio.sleep(0.3)  # anything else it would have said
+            return [t.replace(ticket, "<ticket>") for t in desk.texts(STRANGER_CHAT)[before:]]
+
+        await press("rate:MDN-00077:3", "MDN-00077")  # a first contact may be greeted too
+        for existing, missing in (
+            ("rate:MDN-00001:1", "rate:MDN-00099:1"),
+            ("reopen:MDN-00001", "reopen:MDN-00099"),
+        ):
+            told = await press(existing, "MDN-00001")
+            assert told == await press(missing, "MDN-00099")
+            assert "tidak ditemukan" in told[-1]
+            assert not any("pelapor" in t.lower() for t in told)
+
+        assert await desk.status("MDN-00001") == "resolved"
+        async with desk.service.store.unit_of_work() as uow:
+            report = await uow.reports.get("MDN-00001")
+            assert report is not None and report.id is not None
+            state = await uow.desk.state(report.id)
+        assert state is None or (state.rating is None and state.closed_at is None)
+        await asyncio.sleep(0.3)
+        assert len(desk.texts(GROUP)) == group_before and len(desk.texts()) == citizen_before

@@ -405,6 +405,28 @@ def test_a_received_sms_event() -> None:
 
 
 @pytest.mark.parametrize(
+    ("event", "payload", "named"),
+    [
+        (
+            "mms:received",
+            {"messageId": "m9", "transactionId": "T1", "subject": "", "size": 52100},
+            "mms",
+        ),
+        ("sms:data-received", {"messageId": "m8", "data": "SGVsbG8=", "simNumber": 1}, ""),
+    ],
+)
+def test_a_gateway_event_we_cannot_read_is_an_unsupported_message(
+    event: str, payload: dict[str, object], named: str
+) -> None:
+    data = {"event": event, "id": "evt-9", "payload": {**payload, "phoneNumber": "0812345678"}}
+    [message] = sms_android.parse_event(data, NOW).messages
+    assert message.kind is MessageKind.UNSUPPORTED and message.text == named
+    assert (message.external_id, message.chat_id) == ("android:evt-9", "+62812345678")
+    ping = {"event": "system:ping", "id": "evt-10", "payload": {"health": {"status": "pass"}}}
+    assert sms_android.parse_event(ping, NOW).messages == []
+
+
+@pytest.mark.parametrize(
     ("event", "at_field", "status"),
     [("sms:sent", "sentAt", "sent"), ("sms:delivered", "deliveredAt", "delivered")],
 )

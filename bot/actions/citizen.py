@@ -19,13 +19,12 @@ from bot.actions.filing import file_new_report
 from bot.actions.lookups import LookupLimit, code_matches
 from bot.actions.reports import (
     ACTOR_CITIZEN,
-    TELEGRAM,
     DeskEnv,
     find_duplicate_for,
     is_closed,
+    media_reply,
     notify,
     open_statuses,
-    playable_voice,
     status_notice,
     tell_group,
 )
@@ -33,7 +32,6 @@ from bot.core.ports import ApplyEffects, EffectContext
 from intake import flow
 from intake.status import StatusEvent, StatusView, render_status, status_label
 from intake.types import (
-    MediaRef,
     Reply,
     ReportStatus,
 )
@@ -41,6 +39,7 @@ from storage import UnitOfWork
 from storage.models import (
     CLOSED_RATED,
     FROM_CITIZEN,
+    Attachment,
     Report,
 )
 
@@ -170,17 +169,18 @@ def effect_env(ctx: EffectContext) -> DeskEnv:
 
 
 async def _own_report(ctx: EffectContext, ticket: str | None) -> tuple[Report | None, str]:
-    """The report a follow-up is about, and the text key saying why not (if so)."""
+    """The report a follow-up is about, and the text key saying why not (if so).
+
+    Someone else's report is answered exactly like a ticket that does not exist (a forged
+    rate or reopen button must not tell whether the report is there)."""
     if ticket is None:
         found = await ctx.uow.desk.awaiting_rating(
             ctx.message.channel, ctx.message.chat_id, ReportStatus.RESOLVED.value
         )
         return found, "" if found else "rate_nothing"
     report = await ctx.uow.reports.get(ticket)
-    if report is None or report.id is None:
+    if report is None or report.id is None or not _is_reporter(ctx, report):
         return None, "check_not_found"
-    if not _is_reporter(ctx, report):
-        return None, "followup_not_yours"
     return report, ""
 
 
@@ -297,15 +297,20 @@ async def add_info(
         return flow.add_info_ready(state, report.ticket, ctx.flow)
     env = effect_env(ctx)
     own = _is_reporter(ctx, report)
-    attachment_id = None
+    attachment = None
     if effect.photo is not None:
         attachment = await ctx.uow.desk.add_attachment(report.id, effect.photo, ctx.now)
-        attachment_id = attachment.id
     await ctx.uow.desk.add_message(
-        report.id, FROM_CITIZEN, ACTOR_CITIZEN, effect.text, ctx.now, attachment_id=attachment_id
+        report.id,
+        FROM_CITIZEN,
+        ACTOR_CITIZEN,
+        effect.text,
+        ctx.now,
+        attachment_id=attachment.id if attachment else None,
     )
     await ctx.uow.desk.touch(report, ctx.now)
-    await tell_group(ctx.uow, env, report, _addition_for_group(env, report, effect, own))
+    addition = _addition_for_group(env, report, effect, attachment, own)
+    await tell_group(ctx.uow, env, report, addition)
     await ctx.uow.desk.refresh_cards(report.id, ctx.now)
     if not effect.acknowledge:
         return flow.Outcome(state)
@@ -313,34 +318,24 @@ async def add_info(
     return _say(ctx, state, key, ticket=report.ticket)
 
 
-def _addition_for_group(env: DeskEnv, report: Report, effect: flow.AddInfo, own: bool) -> Reply:
-    if effect.photo is None:
+def _addition_for_group(
+    env: DeskEnv, report: Report, effect: flow.AddInfo, attachment: Attachment | None, own: bool
+) -> Reply:
+    """What the group is told of an addition: the text, or the photo or voice note with it,
+    shown as on the card (by Telegram file id, else uploaded from the media store)."""
+    if attachment is None:
         key = "citizen_added" if own else "citizen_added_other"
         return Reply(env.text(key, ticket=report.ticket, text=effect.text))
-    photo: MediaRef = effect.photo
-    if playable_voice(
-        photo.channel, photo.mime, photo.document
-    ):  # re-sent by file id: a new message
+    voice = attachment.mime.lower().startswith("audio/")
+    if voice:
         key = "citizen_voice_heard" if own else "citizen_voice_heard_other"
-        caption = env.text(key, ticket=report.ticket)
-        if effect.text:
-            caption += f"\n{effect.text}"
-        return Reply(caption, voices=(photo.ref,))  # a long text follows as a message
-    if photo.mime.startswith("audio/"):  # a voice note: stored with the report, not a photo
-        caption = env.text("citizen_voice", ticket=report.ticket)
-        return Reply(f"{caption}\n{effect.text}" if effect.text else caption)
-    if photo.channel != TELEGRAM:
-        channel = photo.channel.capitalize() if photo.channel != "sms" else "SMS"
-        caption = env.text("citizen_photo_elsewhere", ticket=report.ticket, channel=channel)
-        if effect.text:
-            caption += f"\n{effect.text}"
-        return Reply(caption)
-    caption = env.text("citizen_photo" if own else "citizen_photo_other", ticket=report.ticket)
+    else:
+        key = "citizen_photo" if own else "citizen_photo_other"
+    caption = env.text(key, ticket=report.ticket)
     if effect.text:
         caption += f"\n{effect.text}"
-    if photo.document:  # a file: Telegram sends its file id only as a document
-        return Reply(caption[:1000], documents=(photo.ref,))
-    return Reply(caption[:1000], photos=(photo.ref,))
+    # A long text follows a voice note as a message; a photo's caption is cut to fit.
+    return media_reply(caption if voice else caption[:1000], [attachment])
 
 
 async def support_report(

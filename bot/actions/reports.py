@@ -22,7 +22,7 @@ or chat; officers reach the reporter only through the bot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from intake.types import (
 )
 from storage import UnitOfWork
 from storage.models import (
+    FETCH_FAILED,
     FETCH_LINK,
     FROM_CITIZEN,
     Attachment,
@@ -71,6 +72,7 @@ DUPLICATE_WINDOW = timedelta(days=90)  # open reports older than this are not of
 TELEGRAM = "telegram"
 MAX_CARD_PHOTOS = 10
 MAX_CARD_VOICES = 5  # voice notes played in the group with the card (the card counts them all)
+PHOTO, DOCUMENT, VOICE = "photo", "document", "voice"  # how the group is shown a file
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,7 @@ async def card_view(
     assert report.id is not None
     state = await uow.desk.state(report.id)
     attachments = [a for a in await uow.reports.attachments(report.id) if not is_link(a)]
-    photos = [a for a in attachments if not a.mime.startswith("audio/")]
+    photos = [a for a in attachments if not _is_voice(a)]
     supporters = await uow.desk.supporters(report.id)
     counts = await uow.desk.message_counts(report.id)
     events = await uow.reports.timeline(report.id)
@@ -177,7 +179,7 @@ async def card_view(
         address=report.address,
         reporter=reporter,
         photos=len(photos),
-        shareable_photos=len(_shareable(photos)),
+        shareable_photos=len([p for p in photos if _shown(p)]),
         voice_notes=len(attachments) - len(photos),
         supporters=len(supporters),
         additions=counts.get(FROM_CITIZEN, 0),
@@ -204,42 +206,54 @@ def is_link(attachment: Attachment) -> bool:
     return attachment.fetch_status == FETCH_LINK
 
 
-def _shareable(photos: list[Attachment]) -> list[Attachment]:
-    """Photos officers can be shown in Telegram: Telegram photos by their file id, and images
-    the citizen sent as files (documents: shown as documents, see `_card_media`)."""
-    return [
-        p
-        for p in photos
-        if p.channel == TELEGRAM
-        and (p.mime in ("", "image/jpeg") or (p.document and p.mime.startswith("image/")))
-    ]
+def file_id_kind(channel: str, mime: str, document: bool) -> str | None:
+    """How officers' Telegram group shows a citizen's file by the file's own Telegram id:
+    "photo", "document" (an image the citizen sent as a file: Telegram sends a document's id
+    only as a document) or "voice" (a Telegram voice note, sent with sendVoice: a new message,
+    never a forward, so an anonymous reporter stays hidden). None: the file has no such id (a
+    WhatsApp or console file, a Telegram audio file) and is uploaded from the media store."""
+    if channel != TELEGRAM:
+        return None
+    mime = mime.lower()
+    if mime.startswith("audio/"):
+        return VOICE if mime.startswith("audio/ogg") and not document else None
+    if document:
+        return DOCUMENT if mime.startswith("image/") else None
+    return PHOTO if mime in ("", "image/jpeg") else None
 
 
-def playable_voice(channel: str, mime: str, document: bool) -> bool:
-    """A voice note officers can play in Telegram: a Telegram voice note (not an audio file),
-    re-sent by its file id (sendVoice; a new message, never a forward, so an anonymous reporter
-    stays hidden). Voice notes from other channels stay on the server, counted on the card."""
-    return channel == TELEGRAM and mime.lower().startswith("audio/ogg") and not document
+def _shown(attachment: Attachment) -> bool:
+    """Officers can see or hear it in their group: by file id, or uploaded once fetched."""
+    kind = file_id_kind(attachment.channel, attachment.mime, attachment.document)
+    return kind is not None or attachment.fetch_status != FETCH_FAILED
 
 
-def _playable(attachments: list[Attachment]) -> list[Attachment]:
-    return [a for a in attachments if playable_voice(a.channel, a.mime, a.document)]
-
-
-def _card_media(
-    caption: str, photos: list[Attachment], voices: list[Attachment], point: GeoPoint | None
+def media_reply(
+    caption: str, attachments: Sequence[Attachment], point: GeoPoint | None = None
 ) -> Reply:
-    """The card's photos (the first MAX_CARD_PHOTOS), split into photos and documents: a
-    document's file id can only be sent as a document (an album never mixes the two); then
-    its voice notes (the first MAX_CARD_VOICES)."""
-    shown = photos[:MAX_CARD_PHOTOS]
+    """`caption` with the attachments for officers' group: each by its Telegram file id where
+    it has one (`file_id_kind`), else by its attachment id to upload from the media store
+    (`Reply.stored`, see bot.core.uploads); and the pin."""
+    refs: dict[str | None, list[str]] = {PHOTO: [], DOCUMENT: [], VOICE: []}
+    stored: list[int] = []
+    for a in attachments:
+        kind = file_id_kind(a.channel, a.mime, a.document)
+        if kind is not None:
+            refs[kind].append(a.platform_ref)
+        elif a.id is not None:
+            stored.append(a.id)
     return Reply(
         caption,
-        photos=tuple(p.platform_ref for p in shown if not p.document),
-        documents=tuple(p.platform_ref for p in shown if p.document),
-        voices=tuple(v.platform_ref for v in voices[:MAX_CARD_VOICES]),
+        photos=tuple(refs[PHOTO]),
+        documents=tuple(refs[DOCUMENT]),
+        voices=tuple(refs[VOICE]),
+        stored=tuple(stored),
         location=point,
     )
+
+
+def _is_voice(attachment: Attachment) -> bool:
+    return attachment.mime.lower().startswith("audio/")
 
 
 async def render_report_card(
@@ -317,8 +331,9 @@ async def post_card(
         key, TELEGRAM, chat_id, card_reply.to_dict(), env.now, now=env.now
     )
     attachments = await uow.reports.attachments(report.id)
-    photos = _shareable(attachments)
-    voices = _playable(attachments)
+    # The first MAX_CARD_PHOTOS photos, then the first MAX_CARD_VOICES voice notes.
+    photos = [a for a in attachments if not _is_voice(a)][:MAX_CARD_PHOTOS]
+    voices = [a for a in attachments if _is_voice(a)][:MAX_CARD_VOICES]
     point = (
         GeoPoint(report.lat, report.lon)
         if report.lat is not None and report.lon is not None
@@ -331,7 +346,7 @@ async def post_card(
             caption = env.text("card_media", ticket=report.ticket)
         elif voices:
             caption = env.text("card_voice", ticket=report.ticket)
-        media = _card_media(caption, photos, voices, point)
+        media = media_reply(caption, [*photos, *voices], point)
         media_outbox_id = await uow.outbox.add(
             key, TELEGRAM, chat_id, media.to_dict(), env.now, now=env.now
         )

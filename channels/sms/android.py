@@ -7,6 +7,8 @@ Webhooks are JSON events, one per request::
      "payload": {"messageId": "...", "message": "...", "phoneNumber": "+62812...",
                  "simNumber": 1, "receivedAt": "2024-06-22T15:46:11.000+07:00"}}
 
+``mms:received`` (a picture message, whose content the app does not hand over) and any other
+event naming the citizen's ``phoneNumber`` become a message we cannot read, answered helpfully.
 ``sms:sent``, ``sms:delivered`` and ``sms:failed`` report on messages we sent (their
 ``payload.messageId`` is the id the send API returned; ``sms:failed`` adds ``reason``).
 The device retries an event until it gets a 2xx (for about two days), always with the same
@@ -36,7 +38,7 @@ from channels.base import SendError, SendFailure
 from channels.secrets import register_secret
 from channels.sms import CHANNEL, SmsEvents, json_object, normalize_phone, post, text_message
 from channels.wire import header_seconds
-from intake.types import DeliveryStatus
+from intake.types import DeliveryStatus, MessageKind
 
 PROVIDER = "android"
 SIGNATURE_HEADER = "X-Signature"
@@ -50,6 +52,7 @@ CLOUD_PATH = "/3rdparty/v1"
 
 RECEIVED = "sms:received"
 _STATUSES = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
+UNREADABLE_KINDS = {"mms:received": "mms"}  # other events a citizen causes: "" (this message)
 _TIME_FIELDS = {"sms:sent": "sentAt", "sms:delivered": "deliveredAt", "sms:failed": "failedAt"}
 
 
@@ -100,7 +103,25 @@ def parse_event(data: Any, now: datetime) -> SmsEvents:
         return _received(event_id, payload, now)
     if event in _STATUSES:
         return _status(event, event_id, payload, now)
-    return SmsEvents(ignored=f"event {event}")
+    return _unreadable(event, event_id, payload, now)
+
+
+def _unreadable(event: str, event_id: str, payload: Mapping[str, Any], now: datetime) -> SmsEvents:
+    """Something a citizen sent that we cannot read (an MMS, a data SMS, an event of a newer
+    app version): a message of the unsupported kind, answered helpfully like a sticker on a
+    chat app. Events from no phone number (the device's `system:ping`) are ignored."""
+    sender = payload.get("phoneNumber") or payload.get("sender")
+    phone = normalize_phone(sender) if isinstance(sender, str) else None
+    if phone is None:
+        return SmsEvents(ignored=f"event {event}")
+    message = text_message(
+        external_id=f"{PROVIDER}:{event_id}",
+        phone=phone,
+        text=UNREADABLE_KINDS.get(event, ""),  # names what it was, for the reply
+        received_at=_time(payload.get("receivedAt")) or now,
+        kind=MessageKind.UNSUPPORTED,
+    )
+    return SmsEvents(messages=[message])
 
 
 def _received(event_id: str, payload: Mapping[str, Any], now: datetime) -> SmsEvents:

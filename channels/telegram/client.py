@@ -13,12 +13,12 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from telegram import Bot
+from telegram import Bot, InputFile, InputMediaDocument, InputMediaPhoto
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -32,7 +32,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from channels.base import FetchedMedia, SendError, SendFailure, Sent
+from channels.base import FetchedMedia, MediaUpload, SendError, SendFailure, Sent
 from channels.secrets import register_secret
 from channels.telegram.payloads import ALLOWED_UPDATES, CHANNEL
 from channels.telegram.render import (
@@ -167,39 +167,57 @@ class TelegramSender:
         return classify_error(exc, self._token)
 
     async def send(self, chat_id: str, reply: Reply) -> Sent:
+        return await self.send_uploads(chat_id, reply, {})
+
+    async def send_uploads(
+        self, chat_id: str, reply: Reply, uploads: Mapping[str, MediaUpload]
+    ) -> Sent:
+        """`send`, uploading the files of `uploads` (multipart) wherever the reply's photos,
+        documents or voices name one of its keys; other references are Telegram file ids."""
         try:
-            return await self._send(chat_id, reply)
+            return await self._send(chat_id, reply, uploads)
         except SendError:
             raise
         except Exception as exc:
             raise self.error(exc) from None
 
-    async def _send(self, chat_id: str, reply: Reply) -> Sent:
+    async def _send(self, chat_id: str, reply: Reply, uploads: Mapping[str, MediaUpload]) -> Sent:
         last_id: int | None = None
         for call in render(reply):  # raises DEAD before anything is sent
-            last_id = await self._make(chat_id, call)
+            last_id = await self._make(chat_id, call, uploads)
         return Sent(external_id=str(last_id) if last_id is not None else None)
 
-    async def _make(self, chat_id: str, call: BotCall) -> int:
+    async def _make(self, chat_id: str, call: BotCall, uploads: Mapping[str, MediaUpload]) -> int:
         """Make one rendered call; the id of the (last) message it sent."""
+
+        def media(ref: str, *, attach: bool = False) -> str | InputFile:
+            upload = uploads.get(ref)
+            if upload is None:
+                return ref
+            return InputFile(upload.content, filename=upload.filename, attach=attach)
+
         if isinstance(call, SendMessage):
             message = await self._bot.send_message(
                 chat_id, call.text, reply_markup=call.reply_markup
             )
         elif isinstance(call, SendPhoto):
             message = await self._bot.send_photo(
-                chat_id, call.photo, caption=call.caption, reply_markup=call.reply_markup
+                chat_id, media(call.photo), caption=call.caption, reply_markup=call.reply_markup
             )
         elif isinstance(call, SendDocument):
             message = await self._bot.send_document(
-                chat_id, call.document, caption=call.caption, reply_markup=call.reply_markup
+                chat_id,
+                media(call.document),
+                caption=call.caption,
+                reply_markup=call.reply_markup,
             )
         elif isinstance(call, SendVoice):
             message = await self._bot.send_voice(
-                chat_id, call.voice, caption=call.caption, reply_markup=call.reply_markup
+                chat_id, media(call.voice), caption=call.caption, reply_markup=call.reply_markup
             )
         elif isinstance(call, SendMediaGroup):
-            messages = await self._bot.send_media_group(chat_id, call.media)
+            album = [_with_upload(item, media) for item in call.media]
+            messages = await self._bot.send_media_group(chat_id, album)
             return messages[-1].message_id
         else:
             assert isinstance(call, SendLocation)
@@ -319,6 +337,21 @@ class TelegramSender:
         # Bot.shutdown() is a no-op for a bot that was never initialize()d, so close our own.
         await self._request.shutdown()
         await self._updates_request.shutdown()
+
+
+def _with_upload(
+    item: InputMediaPhoto | InputMediaDocument, media: Any
+) -> InputMediaPhoto | InputMediaDocument:
+    """An album item with its file id replaced by the upload of that name, if there is one
+    (sent as a multipart part the item points to with attach://)."""
+    ref = item.media
+    if not isinstance(ref, str):
+        return item
+    found = media(ref, attach=True)
+    if isinstance(found, str):
+        return item
+    kind = type(item)
+    return kind(found, caption=item.caption)
 
 
 def _json(value: Any) -> str:
