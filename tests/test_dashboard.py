@@ -7,8 +7,6 @@ fails when LAPOR_TEST_REQUIRE_SERVICES=1 (.ci/run installs the package).
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
 import tempfile
 from collections import Counter
@@ -21,13 +19,13 @@ import analytics_data
 import httpx
 import pytest
 from app_server import API_TOKEN, ROOT, make_service, serve
+from browser import CHROMIUM, headless_flags, run_chromium
 from conftest import service_unavailable
 from PIL import Image
 
 from bot.compose import Service, create_app
 from bot.web.dashboard import COOKIE
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 END = datetime(2026, 3, 30, 5, 0, tzinfo=UTC)  # Monday 12:00 WIB
 REPORTS = 600
@@ -160,21 +158,9 @@ async def test_chromium_draws_the_dashboard(
     shot = screenshot
     url = f"{base_url}/dashboard?token={API_TOKEN}"
     with tempfile.TemporaryDirectory() as profile:
-        flags = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--hide-scrollbars",
-            "--window-size=1280,3600",
-        ]
-        dom = await _run(chromium, *flags, "--dump-dom", url)
-        await _run(chromium, *flags, f"--screenshot={shot}", url)
+        flags = headless_flags(profile, "--hide-scrollbars", "--window-size=1280,3600")
+        dom = await run_chromium(chromium, *flags, "--dump-dom", url)
+        await run_chromium(chromium, *flags, f"--screenshot={shot}", url)
     # The browser followed the token link to the page (cookie and all) and parsed the charts.
     assert "Pengaduan warga Kota Madiun" in dom
     assert dom.count("<svg") >= 7 and dom.count('<path class="area"') == 27
@@ -184,24 +170,6 @@ async def test_chromium_draws_the_dashboard(
     # WhatsApp's bars, Telegram's bars and the map's darkest kelurahan are on the screen.
     for colour in ((0x1F, 0x9D, 0x55), (0x2A, 0x8B, 0xD4), (0x08, 0x51, 0x9C)):
         assert colours.get(colour, 0) > 200, f"no {colour} in {shot}"
-
-
-async def _run(program: Path, *args: str) -> str:
-    process = await asyncio.create_subprocess_exec(
-        str(program),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "HOME": tempfile.gettempdir()},
-    )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), timeout=90)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode == 0, err.decode(errors="replace")[-2000:]
-    return out.decode(errors="replace")
 
 
 def test_the_artifacts_folder_is_ignored_by_git() -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 from app_server import service_on
-from test_dashboard import _run, chromium  # noqa: F401  (Debian's chromium, as a fixture)
+from browser import headless_flags, run_chromium
+from test_dashboard import chromium  # noqa: F401  (Debian's chromium, as a fixture)
 
 
 class Links(HTMLParser):
@@ -63,21 +64,16 @@ async def test_chromium_draws_the_api_docs_offline(
         url = f"{client.base_url}/docs"
         assert httpx.URL(url).host == "127.0.0.1"
         with tempfile.TemporaryDirectory() as profile:
-            dom = await _run(
+            dom = await run_chromium(
                 chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                # no name resolves but loopback: a CDN could not be reached
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--proxy-server=http://127.0.0.1:9",
-                "--proxy-bypass-list=127.0.0.1",
-                f"--user-data-dir={profile}",
-                "--virtual-time-budget=15000",
+                *headless_flags(
+                    profile,
+                    # no name resolves but loopback: a CDN could not be reached
+                    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                    "--proxy-server=http://127.0.0.1:9",
+                    "--proxy-bypass-list=127.0.0.1",
+                    "--virtual-time-budget=15000",
+                ),
                 "--dump-dom",
                 url,
             )

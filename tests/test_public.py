@@ -23,9 +23,10 @@ import analytics_data
 import httpx
 import pytest
 from app_server import ROOT, make_service, serve
+from browser import CHROMIUM, headless_flags, run_chromium
 from helpers import eventually_async
 from PIL import Image
-from test_dashboard import CHROMIUM, _run, chromium  # noqa: F401  (fixture: Debian's Chromium)
+from test_dashboard import chromium  # noqa: F401  (fixture: Debian's Chromium)
 
 from bot.compose import Service, create_app
 from bot.web.citymap import city_map
@@ -234,21 +235,9 @@ async def test_chromium_draws_the_public_page(
     shot.unlink(missing_ok=True)
     url = f"{seeded.base_url}/public?lang=en"
     with tempfile.TemporaryDirectory() as profile:
-        flags = [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--hide-scrollbars",
-            "--window-size=1200,2600",
-        ]
-        dom = await _run(chromium, *flags, "--dump-dom", url)
-        await _run(chromium, *flags, f"--screenshot={shot}", url)
+        flags = headless_flags(profile, "--hide-scrollbars", "--window-size=1200,2600")
+        dom = await run_chromium(chromium, *flags, "--dump-dom", url)
+        await run_chromium(chromium, *flags, f"--screenshot={shot}", url)
     rows = seeded.data.rows["reports"]
     visible = sum(1 for r in rows if r[2] == "resolved" and not r[13])
     assert "Follow-up of citizens' complaints, Kota Madiun" in dom.replace("&#39;", "'")
