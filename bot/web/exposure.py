@@ -7,6 +7,7 @@ reachable from the network, so `lapor serve` refuses the example token and short
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 
 from bot.settings import Settings
@@ -31,7 +32,7 @@ def token_problem(settings: Settings, host: str) -> str | None:
         return None
     for i, secret in enumerate(settings.service.api_tokens):
         token = secret.get_secret_value().strip()
-        if token == EXAMPLE_TOKEN:
+        if hmac.compare_digest(token.encode(), EXAMPLE_TOKEN.encode()):
             return (
                 f"service.api_tokens[{i}] is the example token and the host {host!r} is not "
                 "loopback: set LAPOR_SERVICE__API_TOKENS to a secret of your own"
