@@ -1,4 +1,4 @@
-"""The `lapor` command: serve, chat, migrate, check-config, stats, train, outbox."""
+"""The `lapor` command: serve, chat, migrate, check-config, stats, train, outbox, campaigns."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from channels.secrets import register_secret
 log = logging.getLogger("bot.cli")
 
 # their output is the terminal's: warnings and errors only
-QUIET_COMMANDS = ("chat", "stats", "outbox")
+QUIET_COMMANDS = ("chat", "stats", "outbox", "campaigns")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     retry.add_argument(
         "--retry-all", action="store_true", help="send every listed row (by --status) again"
     )
+    campaigns = add_command(
+        "campaigns", "the links, SMS keywords and QR codes of the [[campaigns]] in the config"
+    )
+    campaigns.add_argument("--qr", metavar="DIR", help="write an SVG and a PNG QR code per link")
+    campaigns.add_argument("--format", choices=("table", "json"), default="table")
     train = add_command(
         "train", "fit the category model on the shipped examples and officers' corrections"
     )
@@ -118,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.analytics.stats import stats_command
 
         return stats_command(settings, args.since, args.until, args.by, args.format)
+    if args.command == "campaigns":
+        return campaigns_command(settings, args.qr, args.format)
     if args.command == "train":
         from bot.training import train_command
 
@@ -308,6 +315,73 @@ def serve_workers(
             proxy_headers=True,
         )
     return 0
+
+
+def campaigns_command(settings: Settings, qr_dir: str | None, fmt: str) -> int:
+    """`lapor campaigns`: print each campaign's links; with `qr_dir`, write their QR codes
+    (`<id>-<channel>.svg` and `.png`, by segno). 2 when the directory cannot be written."""
+    from pathlib import Path
+
+    from bot.campaigns import campaign_links
+
+    links = campaign_links(settings)
+    written: dict[str, list[str]] = {}
+    if qr_dir is not None:
+        import segno
+
+        folder = Path(qr_dir)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for link in links:
+                if not link.qr:
+                    continue
+                code = segno.make(link.qr, error="m")
+                svg, png = folder / f"{link.file_stem}.svg", folder / f"{link.file_stem}.png"
+                code.save(
+                    str(svg), scale=4, border=4, title=f"{link.campaign.name} ({link.channel})"
+                )
+                code.save(str(png), scale=8, border=4)
+                written[link.file_stem] = [str(svg), str(png)]
+        except OSError as exc:
+            print(f"lapor campaigns: cannot write QR codes to {folder}: {exc}", file=sys.stderr)
+            return 2
+    if fmt == "json":
+        rows = [
+            {
+                "campaign": link.campaign.id,
+                "name": link.campaign.name,
+                "channel": link.channel,
+                "link": link.link or None,
+                "qr": link.qr or None,
+                "problem": link.problem or None,
+                "channel_enabled": link.enabled,
+                "files": written.get(link.file_stem, []),
+            }
+            for link in links
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    if not links:
+        print("no campaigns: add [[campaigns]] to the configuration (README, Campaigns)")
+        return 0
+    shown = ""
+    for link in links:
+        if link.campaign.id != shown:
+            dates = _campaign_dates(link.campaign.starts, link.campaign.ends)
+            print(f"{link.campaign.id}: {link.campaign.name}{dates}")
+            shown = link.campaign.id
+        notes = [n for n in (link.problem, "" if link.enabled else "channel not enabled") if n]
+        note = f"  ({'; '.join(notes)})" if notes else ""
+        print(f"  {link.channel:<9} {link.link or '-'}{note}".rstrip())
+        for path in written.get(link.file_stem, []):
+            print(f"  {'':<9} QR: {path}")
+    return 0
+
+
+def _campaign_dates(starts: object, ends: object) -> str:
+    if starts is None and ends is None:
+        return ""
+    return f" [{starts or '...'} to {ends or '...'}]"
 
 
 if __name__ == "__main__":

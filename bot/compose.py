@@ -147,6 +147,7 @@ def build_catalog(settings: Settings) -> Catalog:
         verify_days=settings.sla.verify_days,
         officers_chat_id=settings.officers.default_chat_id or None,
         tz=ZoneInfo(settings.service.timezone),
+        campaigns=tuple(settings.domain_campaigns()),
     )
 
 

@@ -34,6 +34,7 @@ from pydantic import (
 )
 from shapely.geometry import Point, shape
 
+from intake.campaigns import Campaign
 from intake.normalize import normalize
 from intake.places import Gazetteer, Landmark
 from intake.texts import Texts
@@ -115,6 +116,8 @@ class TelegramConfig(Section):
     api_base: Url = "https://api.telegram.org"
     mode: Literal["webhook", "polling"] = "webhook"
     webhook_secret: SecretStr = SecretStr("")
+    # The bot's @username, for campaign deep links (t.me/<username>?start=<campaign>)
+    bot_username: str = Field(default="", pattern=r"^(@?[A-Za-z][A-Za-z0-9_]{4,31})?$")
 
 
 class WhatsAppConfig(Section):
@@ -127,6 +130,8 @@ class WhatsAppConfig(Section):
     api_version: str = Field(default="v21.0", pattern=r"^v\d+\.\d+$")
     status_template: str = ""
     template_language: str = "id"
+    # The number citizens write to, for campaign links (wa.me/<digits>): "+62 812-3456-7890"
+    display_number: str = Field(default="", pattern=r"^(\+?[0-9][0-9 .()-]{5,24})?$")
 
 
 class SmsConfig(Section):
@@ -140,6 +145,8 @@ class SmsConfig(Section):
     username: str = ""
     password: SecretStr = SecretStr("")
     webhook_secret: SecretStr = SecretStr("")
+    # The number citizens text, for campaign keywords; "" = from_number (Twilio)
+    display_number: str = Field(default="", pattern=r"^(\+?[0-9][0-9 .()-]{2,24})?$")
 
 
 class WebConfig(Section):
@@ -259,6 +266,18 @@ class PublicConfig(Section):
     cache_seconds: int = Field(default=300, ge=0, le=86_400)  # figures kept this long
 
 
+class CampaignConfig(Section):
+    """A socialisation campaign (a poster, a radio spot): its links name it (intake.campaigns)."""
+
+    # Telegram's start parameter allows 1-64 of A-Z, a-z, 0-9, _ and -.
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    name: NonEmpty
+    keyword: str = ""  # SMS keyword at the start of a message, e.g. "LAPOR PASAR"
+    text: str = ""  # the prefilled WhatsApp words (the tag is added); "" = texts.campaign_prefill
+    starts: date | None = None  # credited from this local date ...
+    ends: date | None = None  # ... to this one, inclusive
+
+
 class Settings(Section):
     service: ServiceConfig = Field(default_factory=ServiceConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
@@ -275,6 +294,7 @@ class Settings(Section):
     open311: Open311Config = Field(default_factory=Open311Config)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     public: PublicConfig = Field(default_factory=PublicConfig)
+    campaigns: list[CampaignConfig] = Field(default_factory=list)
     texts: dict[str, dict[str, str]] = Field(default_factory=dict)  # texts.<lang>.<key>
 
     _config_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -310,6 +330,16 @@ class Settings(Section):
 
     def domain_landmarks(self) -> list[Landmark]:
         return [Landmark(m.name, m.lat, m.lon, tuple(m.aliases)) for m in self.landmarks]
+
+    def domain_campaigns(self) -> list[Campaign]:
+        """The campaigns, each with its prefilled words (the default text when it has none)."""
+        default = Texts(self.texts).get(
+            "campaign_prefill", self.service.default_language, city=self.places.city_name
+        )
+        return [
+            Campaign(c.id, c.name, c.keyword.strip(), c.text.strip() or default, c.starts, c.ends)
+            for c in self.campaigns
+        ]
 
     def secret_values(self) -> list[str]:
         """Every secret in the configuration (tokens, passwords, URL passwords), for log masking."""
@@ -352,6 +382,7 @@ class Settings(Section):
         summary["categories"] = {c.id: c.agency for c in self.categories}
         summary["areas"] = len(self.areas)
         summary["landmarks"] = len(self.landmarks)
+        summary["campaigns"] = [c.id for c in self.campaigns]
         summary["texts"] = {lang: sorted(keys) for lang, keys in self.texts.items()}
         summary["config_dir"] = str(self.config_dir)
         return summary
@@ -536,6 +567,7 @@ def check_settings(settings: Settings, config_dir: Path | None = None) -> list[C
         *_boundary_problems(settings, config_dir),
         *_landmark_problems(settings, config_dir),
         *_classifier_problems(settings, config_dir),
+        *_campaign_problems(settings),
         *_text_problems(settings),
     ]
 
@@ -634,6 +666,12 @@ def _channel_problems(s: Settings) -> Iterator[ConfigProblem]:
             yield ConfigProblem(
                 "service.public_url", "required by channels.sms (Twilio signs requests over it)"
             )
+    for key, number in (
+        ("channels.whatsapp.display_number", wa.display_number),
+        ("channels.sms.display_number", sms.display_number),
+    ):
+        if number.strip().startswith("0"):
+            yield ConfigProblem(key, "use the international form with its country code (+...)")
     if sms.enabled and sms.provider == "android":
         yield from _required("channels.sms", sms, "gateway_url", "webhook_secret")
 
@@ -666,6 +704,28 @@ def _domain_problems(s: Settings) -> Iterator[ConfigProblem]:
         yield ConfigProblem("categories", "no categories: add at least one [[categories]]")
     if not s.areas:
         yield ConfigProblem("areas", "no areas: add at least one [[areas]]")
+
+
+def _campaign_problems(s: Settings) -> Iterator[ConfigProblem]:
+    """Ids and keywords name one campaign each (ids ignoring case: a deep link may be retyped),
+    dates run forwards, and a keyword has words."""
+    yield from _duplicates("campaigns", "id", [c.id.casefold() for c in s.campaigns])
+    keywords = [(i, normalize(c.keyword)) for i, c in enumerate(s.campaigns) if c.keyword.strip()]
+    for i, c in enumerate(s.campaigns):
+        if c.keyword.strip() and not normalize(c.keyword):
+            yield ConfigProblem(f"campaigns[{i}].keyword", "needs letters or digits")
+        if c.starts and c.ends and c.ends < c.starts:
+            yield ConfigProblem(f"campaigns[{i}].ends", f"{c.ends} is before starts ({c.starts})")
+        if "[#" in c.text:
+            yield ConfigProblem(f"campaigns[{i}].text", "leave the [#id] tag out: it is added")
+    first: dict[str, int] = {}
+    for i, keyword in keywords:
+        if keyword and keyword in first:
+            yield ConfigProblem(
+                f"campaigns[{i}].keyword",
+                f"duplicate keyword {s.campaigns[i].keyword!r} (also campaigns[{first[keyword]}])",
+            )
+        first.setdefault(keyword, i)
 
 
 def _text_problems(s: Settings) -> Iterator[ConfigProblem]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, timedelta, tzinfo
 from typing import Any
 
+from intake.campaigns import Campaign
 from intake.categories import CategorySuggester
 from intake.classifier import CategoryModel
 from intake.places import Gazetteer, Landmark
@@ -30,6 +31,7 @@ class Catalog:
     verify_days: int = 3
     tz: tzinfo = UTC
     officers_chat_id: str | None = None  # officers' group for agencies without their own
+    campaigns: tuple[Campaign, ...] = ()  # socialisation campaigns (intake.campaigns)
     _by_id: Mapping[str, Category] = field(default_factory=dict, repr=False)
 
     @classmethod

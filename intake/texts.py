@@ -199,6 +199,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
         ),
     },
     "voice_description": {"id": "(pesan suara)", "en": "(voice note)"},
+    # The words a campaign's WhatsApp link types for the citizen (before its tag) when the
+    # campaign names none ([[campaigns]] text); they never become a report's description.
+    "campaign_prefill": {
+        "id": "Halo, saya ingin menyampaikan laporan.",
+        "en": "Hello, I would like to report a problem.",
+    },
     "privacy_hint": {
         "id": "Ingin anonim atau rahasia? Ketik ANONIM atau RAHASIA.",
         "en": "Want to stay anonymous or confidential? Type ANONYMOUS or CONFIDENTIAL.",

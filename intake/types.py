@@ -54,6 +54,7 @@ class InboundMessage:
     sender_name: str | None = None
     phone: str | None = None
     language_hint: str | None = None
+    campaign_hint: str | None = None  # a campaign id the channel was opened with (web chat)
 
     @property
     def conversation_key(self) -> str:
@@ -270,6 +271,7 @@ def message_to_dict(message: InboundMessage) -> dict[str, Any]:
         "sender_name": message.sender_name,
         "phone": message.phone,
         "language_hint": message.language_hint,
+        "campaign_hint": message.campaign_hint,
     }
 
 
@@ -301,4 +303,5 @@ def message_from_dict(data: dict[str, Any]) -> InboundMessage:
         sender_name=data.get("sender_name"),
         phone=data.get("phone"),
         language_hint=data.get("language_hint"),
+        campaign_hint=data.get("campaign_hint"),
     )

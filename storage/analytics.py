@@ -117,6 +117,18 @@ class ChannelFunnel:
     abandoned: dict[tuple[str, str], int] = field(default_factory=dict)  # (step, reason) -> n
 
 
+@dataclass
+class CampaignCounts:
+    """What one campaign brought in a window: funnel sessions started (conversations that
+    began a report), how many of them filed, how many are still going, and reports filed."""
+
+    campaign: str
+    started: int = 0
+    filed: int = 0
+    in_progress: int = 0
+    reports: int = 0
+
+
 def interpolate(values: Sequence[float], n: int, fraction: Fraction) -> float:
     """The percentile from the values at its 0-based rank k // den and the next one."""
     numerator, denominator = fraction
@@ -143,10 +155,17 @@ class AnalyticsRepository:
         self.dialect = dialect
 
     async def touch(
-        self, conversation_key: str, channel: str, step: str, bit: int, now: datetime
+        self,
+        conversation_key: str,
+        channel: str,
+        step: str,
+        bit: int,
+        now: datetime,
+        *,
+        campaign: str | None = None,
     ) -> None:
         """One more message in the conversation's open session (started by this one if none is
-        open), which is now at `step`."""
+        open), which is now at `step`; a session keeps the first campaign it was given."""
         table = FunnelSession.__table__.c  # type: ignore[attr-defined]
         insert = _dialect_insert(self.dialect, FunnelSession).values(
             conversation_key=conversation_key,
@@ -156,6 +175,7 @@ class AnalyticsRepository:
             last_step=step,
             steps=bit,
             messages=1,
+            campaign=campaign,
         )
         stmt = insert.on_conflict_do_update(
             index_elements=["conversation_key"],
@@ -165,6 +185,7 @@ class AnalyticsRepository:
                 "last_step": insert.excluded.last_step,
                 "steps": table.steps.op("|")(bit),
                 "messages": table.messages + 1,
+                "campaign": func.coalesce(table.campaign, insert.excluded.campaign),
             },
         )
         await self.session.exec(stmt)
@@ -208,6 +229,8 @@ class AnalyticsRepository:
         bit: int,
         now: datetime,
         report_id: int | None = None,
+        *,
+        campaign: str | None = None,
     ) -> None:
         """A session that starts and ends with one message (e.g. filed by a conversation that
         began before analytics were recorded)."""
@@ -225,6 +248,7 @@ class AnalyticsRepository:
                 ended_at=now,
                 duration_s=0,
                 report_id=report_id,
+                campaign=campaign,
             )
         )
         await self.session.flush()
@@ -701,6 +725,35 @@ class AnalyticsQueries:
             add(channel, str(how), step or "", int(steps or 0), int(n))
         for channel, step, steps, is_stale, n in (await self.session.execute(still_open)).all():
             add(channel, EXPIRED if is_stale else "going", step, int(steps or 0), int(n))
+        return out
+
+    async def campaigns(self, window: Window, stale_before: datetime) -> dict[str, CampaignCounts]:
+        """Per campaign: funnel sessions started in the window, filed, still going (an open
+        session idle since before `stale_before` has expired), and reports filed in the window
+        (from ix_funnel_sessions_campaign and ix_reports_campaign_created_at)."""
+        s, r = FunnelSession, Report
+        campaign = col(s.campaign)
+        going = col(s.outcome).is_(None) & (col(s.last_at) >= stale_before)
+        sessions = (
+            select(
+                campaign,
+                func.count(),
+                _count_if(col(s.outcome) == FUNNEL_FILED),
+                _count_if(going),
+            )
+            .where(campaign.is_not(None), *self._between(col(s.started_at), window))
+            .group_by(campaign)
+        )
+        out: dict[str, CampaignCounts] = {}
+        for key, started, filed, still in (await self.session.execute(sessions)).all():
+            out[str(key)] = CampaignCounts(str(key), int(started), int(filed or 0), int(still or 0))
+        reports = (
+            select(col(r.campaign), func.count())
+            .where(col(r.campaign).is_not(None), *self._between(col(r.created_at), window))
+            .group_by(col(r.campaign))
+        )
+        for key, n in (await self.session.execute(reports)).all():
+            out.setdefault(str(key), CampaignCounts(str(key))).reports = int(n)
         return out
 
     async def filing_effort(

@@ -50,6 +50,7 @@ class ConversationRepository:
         conversation, when someone else created it first).
         """
         now = now or utcnow()
+        campaign = state.get("campaign") or None  # the flow's word, kept where SQL can count it
         if expected_version is None:
             fresh = Conversation(
                 key=key,
@@ -59,6 +60,7 @@ class ConversationRepository:
                 version=1,
                 updated_at=now,
                 expires_at=expires_at,
+                campaign=campaign,
             )
             stmt = (
                 insert_ignoring_conflicts(self.dialect, Conversation, "key")
@@ -79,6 +81,7 @@ class ConversationRepository:
                 version=new_version,
                 updated_at=now,
                 expires_at=expires_at,
+                campaign=campaign,
             )
             .execution_options(synchronize_session=False)
         )

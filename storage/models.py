@@ -54,6 +54,7 @@ class Conversation(SQLModel, table=True):
     version: int = 1
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    campaign: str | None = None  # the campaign that brought it (its state's), migration 0012
 
 
 class Report(SQLModel, table=True):
@@ -66,6 +67,7 @@ class Report(SQLModel, table=True):
         Index("ix_reports_agency_created_at", "agency_id", "created_at"),
         Index("ix_reports_channel_chat", "channel", "chat_id"),
         Index("ix_reports_contact_id", "contact_id"),
+        Index("ix_reports_campaign_created_at", "campaign", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -92,6 +94,7 @@ class Report(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    campaign: str | None = None  # the campaign whose link brought the conversation
 
 
 def _report_fk(table: str) -> Any:
@@ -452,6 +455,15 @@ class FunnelSession(SQLModel, table=True):
         # Percentiles per channel walk these in order instead of sorting.
         Index("ix_funnel_sessions_duration", "outcome", "channel", "duration_s", "started_at"),
         Index("ix_funnel_sessions_messages", "outcome", "channel", "messages", "started_at"),
+        # Sessions per campaign (only those a campaign brought are in it: partial).
+        Index(
+            "ix_funnel_sessions_campaign",
+            "campaign",
+            "started_at",
+            "outcome",
+            sqlite_where=text("campaign IS NOT NULL"),
+            postgresql_where=text("campaign IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -472,6 +484,7 @@ class FunnelSession(SQLModel, table=True):
             ForeignKey("reports.id", ondelete="SET NULL", name="fk_funnel_sessions_report_id")
         ],
     )
+    campaign: str | None = None  # the campaign that brought the conversation (migration 0012)
 
 
 class ReportFacts(SQLModel, table=True):

@@ -72,9 +72,11 @@ class ReportRepository:
         agency_id: str | None,
         now: datetime,
         access_code: str | None = None,
+        campaign: str | None = None,
     ) -> Report:
         """Create a report from the flow's draft: ticket, photos to fetch, "received" event;
-        `access_code` is the reporter's code for checking it from elsewhere."""
+        `access_code` is the reporter's code for checking it from elsewhere; `campaign` the
+        campaign that brought the conversation."""
         number = await self.next_ticket_number(ticket_prefix)
         place = draft.place
         point = place.point if place is not None else None
@@ -97,6 +99,7 @@ class ReportRepository:
             contact_id=contact_id,
             created_at=now,
             updated_at=now,
+            campaign=campaign,
         )
         self.session.add(report)
         await self.session.flush()

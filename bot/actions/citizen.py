@@ -91,6 +91,7 @@ async def file_report(
         contact_id=ctx.contact.id,
         now=ctx.now,
         capabilities=effect_env(ctx).capabilities,
+        campaign=effect.campaign,
     )
     return flow.report_filed(state, filed.report.ticket, filed.agency_id, ctx.flow, code=filed.code)
 

@@ -39,9 +39,11 @@ async def file_new_report(
     contact_id: int | None,
     now: datetime,
     capabilities: Mapping[str, ChannelCapabilities] | None = None,
+    campaign: str | None = None,
 ) -> Filed:
     """Store `draft` as a report (ticket, access code, "received") and queue its card for the
-    agency's officers; `chat_id` "" means nobody can be messaged back (an Open311 client)."""
+    agency's officers; `chat_id` "" means nobody can be messaged back (an Open311 client);
+    `campaign`: the campaign that brought the conversation."""
     category = catalog.category(draft.category_id)
     agency_id = category.agency if category else None
     code = new_access_code()
@@ -54,6 +56,7 @@ async def file_new_report(
         agency_id=agency_id,
         now=now,
         access_code=code,
+        campaign=campaign,
     )
     log.info("report %s filed via %s", report.ticket, channel)
     await report_filed(uow, DeskEnv(catalog, now, dict(capabilities or {})), report)

@@ -61,6 +61,7 @@ async def _record(
     repo = AnalyticsRepository(uow.session, uow.reports.dialect)
     now = after.updated_at or message.received_at
     key, channel = message.conversation_key, message.channel
+    campaign = after.campaign
     if ended is not None:
         # "batal" (or backing a similar report) belongs to the report it ends; after a restart
         # or an expiry the message starts (or is outside) the next one.
@@ -70,7 +71,9 @@ async def _record(
         step = before.step.value if before is not None else flow.Step.CONFIRM.value
         report_id = await repo.report_id(after.last_ticket) if after.last_ticket else None
         if not await repo.end(key, FILED, step, now, count_message=True, report_id=report_id):
-            await repo.record_ended(key, channel, FILED, step, step_bit(step), now, report_id)
+            await repo.record_ended(
+                key, channel, FILED, step, step_bit(step), now, report_id, campaign=campaign
+            )
         if report_id is not None and not filed.draft.confidential:  # rahasia: never published
             terms = topic_terms(filed.draft.description, stop_words)
             await repo.add_terms(report_id, now, terms)
@@ -78,4 +81,6 @@ async def _record(
         # left without a word from the flow: the citizen declined the privacy notice
         await repo.end(key, "declined", before.step.value, now, count_message=True)
     if after.in_report:
-        await repo.touch(key, channel, after.step.value, step_bit(after.step.value), now)
+        await repo.touch(
+            key, channel, after.step.value, step_bit(after.step.value), now, campaign=campaign
+        )

@@ -16,7 +16,7 @@ import logging
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +33,7 @@ from storage.analytics import (
     DURATIONS,
     GROUPS,
     AnalyticsQueries,
+    CampaignCounts,
     ChannelFunnel,
     ClockCount,
     Fraction,
@@ -119,6 +120,7 @@ async def compute_stats(
         words = await q.top_terms(window, TOP_WORDS)
         funnels = await q.funnel(window, stale_before, stage_masks())
         effort = await q.filing_effort(window, {c: f.filed for c, f in funnels.items()}, FRACTIONS)
+        by_campaign = await q.campaigns(window, stale_before)
         groups = None
         if query.by is not None:
             by_group = await q.report_counts(window, query.by)
@@ -149,6 +151,7 @@ async def compute_stats(
             "words": [{"word": w, "reports": n} for w, n in words],
         },
         "channels": _channels(reports_by_channel, funnels, effort),
+        "campaigns": _campaigns(settings, by_campaign, now.astimezone(tz).date()),
     }
     if query.by is not None and groups is not None:
         stats["groups"] = [
@@ -286,6 +289,33 @@ def _channels(
                     "by_reason": by_reason,
                     "by_step": abandoned,
                 },
+            }
+        )
+    return out
+
+
+def _campaigns(
+    settings: Settings, counts: Mapping[str, CampaignCounts], today: date
+) -> list[dict[str, Any]]:
+    """Every configured campaign (in the configuration's order, running or not), then any id
+    the database has that the configuration no longer names."""
+    configured = {c.id: c for c in settings.domain_campaigns()}
+    ids = [*configured, *sorted(set(counts) - set(configured))]
+    out = []
+    for campaign_id in ids:
+        campaign = configured.get(campaign_id)
+        found = counts.get(campaign_id, CampaignCounts(campaign_id))
+        out.append(
+            {
+                "id": campaign_id,
+                "name": campaign.name if campaign else campaign_id,
+                "configured": campaign is not None,
+                "running": campaign.active_on(today) if campaign else False,
+                "conversations": found.started,
+                "filed": found.filed,
+                "in_progress": found.in_progress,
+                "completion_rate": _share(found.filed, found.started),
+                "reports": found.reports,
             }
         )
     return out
@@ -447,8 +477,9 @@ CSV_COLUMNS = (
     "resolved", "resolved_share", "verification_median_h", "verification_p90_h",
     "first_response_median_h", "first_response_p90_h", "resolution_median_h",
     "resolution_p90_h", "verify_late", "verify_overdue", "respond_late", "respond_overdue",
-    "satisfaction", "ratings",
+    "satisfaction", "ratings", "conversations", "filed", "completion_share",
 )  # fmt: skip
+# The last three are a campaign row's (group "campaign"): conversations started, filed, share.
 
 
 def _csv_row(group: str, key: str | None, name: str, block: Mapping[str, Any]) -> list[Any]:
@@ -458,18 +489,28 @@ def _csv_row(group: str, key: str | None, name: str, block: Mapping[str, Any]) -
         r["followed_up_share"], r["resolved"], r["resolved_share"],
         *(h[d][p] for d in DURATIONS for p in ("median", "p90")),
         sla["verify"]["late"], sla["verify"]["overdue"], sla["respond"]["late"],
-        sla["respond"]["overdue"], sat["average"], sat["ratings"],
+        sla["respond"]["overdue"], sat["average"], sat["ratings"], None, None, None,
     ]  # fmt: skip
 
 
+def _csv_campaign_row(campaign: Mapping[str, Any]) -> list[Any]:
+    row: list[Any] = [None] * len(CSV_COLUMNS)
+    row[:4] = ["campaign", campaign["id"], campaign["name"], campaign["reports"]]
+    row[-3:] = [campaign["conversations"], campaign["filed"], campaign["completion_rate"]]
+    return row
+
+
 def render_csv(stats: Mapping[str, Any]) -> str:
-    """One row for all reports, then one per group (with --by). Empty cells: no value."""
+    """One row for all reports, then one per group (with --by), then one per campaign (group
+    "campaign": reports, conversations, filed, completion_share). Empty cells: no value."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     writer.writerow(_csv_row("all", None, "all", stats))
     for group in stats.get("groups", []):
         writer.writerow(_csv_row(stats["by"], group["key"], group["name"], group))
+    for campaign in stats.get("campaigns", []):
+        writer.writerow(_csv_campaign_row(campaign))
     return out.getvalue()
 
 
@@ -557,6 +598,22 @@ def render_table(stats: Mapping[str, Any]) -> str:
                 for a in c["abandoned"]["by_step"][:6]
             )
             lines.append(f"{c['name']} abandoned ({c['abandoned']['total']}): {where}")
+    if stats.get("campaigns"):
+        lines.append("")
+        lines += _table(
+            ("campaign", "id", "started", "filed", "completion", "reports"),
+            [
+                (
+                    c["name"] + ("" if c["running"] else " (not running)"),
+                    c["id"],
+                    c["conversations"],
+                    c["filed"],
+                    _percent(c["completion_rate"]),
+                    c["reports"],
+                )
+                for c in stats["campaigns"]
+            ],
+        )
     if "groups" in stats:
         lines.append("")
         lines += _table(

@@ -1,6 +1,7 @@
 """The web chat's routes (issue 15): the page at ``GET /chat`` and what it calls.
 
-- ``GET /chat`` (``?lang=id|en``): the page; a browser without a valid session gets a new one
+- ``GET /chat`` (``?lang=id|en``, ``&campaign=<id>``: a campaign's link, passed along with each
+  message): the page; a browser without a valid session gets a new one
   (a random token in an HttpOnly, SameSite=Lax cookie, `channels.web.session_days` long).
 - ``GET /chat/static/{chat.js,chat.css}``: its script and style (nothing from elsewhere).
 - ``POST /chat/messages``: one message (text, a clicked choice, or the browser's location) as
@@ -35,7 +36,7 @@ from bot.core.pipeline import Pipeline
 from bot.core.ports import Clock
 from bot.settings import WebConfig
 from channels.base import Signature
-from channels.web import WebSender, payloads, session
+from channels.web import WebSender, links, payloads, session
 from channels.web import page as web_page
 from channels.wire import BadPayload, load_json
 from intake.catalog import Catalog
@@ -44,7 +45,7 @@ from storage.web import WebChatStore
 
 log = logging.getLogger(__name__)
 
-PATH = "/chat"
+PATH = links.CHAT_PATH
 MESSAGES_PATH = f"{PATH}/messages"
 PHOTOS_PATH = f"{PATH}/photos"
 REPLIES_PER_POLL = 50
@@ -114,7 +115,9 @@ class WebIngress:
         city, mb = self.catalog.city_name, self.config.max_photo_mb
         return {key: texts.get(key, lang, city=city, mb=mb) for key in WEB_TEXTS}
 
-    async def page(self, request: Request, lang: str | None = None) -> Response:
+    async def page(
+        self, request: Request, lang: str | None = None, campaign: str | None = None
+    ) -> Response:
         if not self.config.enabled:
             return _refuse(404, "the web chat is not enabled")
         language = self._language(request, lang)
@@ -132,7 +135,13 @@ class WebIngress:
             assert chat_id is not None
             days = timedelta(days=self.config.session_days)
             await self.chats.open_session(chat_id, now, now + days)
-        html = web_page.render_page(PATH, language, texts, max_photo_bytes=self.max_photo_bytes)
+        html = web_page.render_page(
+            PATH,
+            language,
+            texts,
+            max_photo_bytes=self.max_photo_bytes,
+            campaign=payloads.campaign(campaign),
+        )
         response = HTMLResponse(html, headers=web_page.SECURITY_HEADERS)
         if new_token is not None:
             response.set_cookie(

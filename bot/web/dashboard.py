@@ -259,6 +259,7 @@ def render_page(
         weekly_chart=weekly_chart(weekly, since, until),
         funnel_charts=funnel_charts(channels),
         abandoned=abandoned_rows(channels),
+        campaigns=campaign_rows(stats.get("campaigns", [])),
         verify_days=sla["verify_days"],
         respond_days=sla["respond_days"],
         agency_chart=agency_chart(stats.get("groups", [])),
@@ -549,6 +550,22 @@ def abandoned_rows(channels: Sequence[Mapping[str, Any]]) -> list[dict[str, str]
         }
         for channel in channels
         for a in channel["abandoned"]["by_step"][:4]
+    ]
+
+
+def campaign_rows(campaigns: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The by-campaign table: conversations started, filed, completion, reports."""
+    return [
+        {
+            "id": c["id"],
+            "name": c["name"],
+            "state": "berjalan" if c["running"] else "tidak berjalan",
+            "conversations": format_number(c["conversations"], "id"),
+            "filed": format_number(c["filed"], "id"),
+            "completion": format_percent(c["completion_rate"], "id"),
+            "reports": format_number(c["reports"], "id"),
+        }
+        for c in campaigns
     ]
 
 

@@ -91,6 +91,7 @@
   function send(fields, shown) {
     if (ended) return Promise.resolve(false);
     var body = { id: newId(), lang: config.lang };
+    if (config.campaign) body.campaign = config.campaign;
     Object.keys(fields).forEach(function (k) { body[k] = fields[k]; });
     bubble("me", shown);
     return fetch(config.base + "/messages", {

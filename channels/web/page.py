@@ -50,13 +50,22 @@ def asset(name: str) -> bytes | None:
     return (HERE / name).read_bytes()
 
 
-def render_page(base: str, lang: str, texts: Mapping[str, str], *, max_photo_bytes: int) -> str:
-    """The page in `lang`; `texts` holds every `web_*` text of the catalogue in that language."""
+def render_page(
+    base: str,
+    lang: str,
+    texts: Mapping[str, str],
+    *,
+    max_photo_bytes: int,
+    campaign: str | None = None,
+) -> str:
+    """The page in `lang`; `texts` holds every `web_*` text of the catalogue in that language;
+    `campaign` is passed along with every message (payloads.campaign checked it)."""
     other = next(code for code in LANGUAGES if code != lang)
     config: dict[str, Any] = {
         "base": base,
         "lang": lang,
         "maxPhotoBytes": max_photo_bytes,
+        "campaign": campaign,
         "texts": {key: texts[key] for key in SCRIPT_TEXTS},
     }
     return _env.get_template("page.html").render(

@@ -2,7 +2,8 @@
 
 A message is JSON: `{"id": ..., "text": "..."}`, `{"id": ..., "choice": "<value>"}` (a clicked
 button) or `{"id": ..., "location": {"lat": ..., "lon": ...}}` (the browser's geolocation),
-with an optional `"lang"` ("id"/"en", the page's language). `id` is made by the page for each
+with an optional `"lang"` ("id"/"en", the page's language) and `"campaign"` (the campaign id
+the page was opened with, /chat?campaign=<id>). `id` is made by the page for each
 message, so a request the browser repeats (a network hiccup) is handled once. A photo comes as
 a multipart upload with the same `id` field; the route stores it first (`photo_message`).
 
@@ -25,6 +26,7 @@ MAX_TEXT = 4000  # characters the page lets the citizen type in one message
 MAX_CHOICE = 64  # a choice value fits Telegram's callback data: ours are short
 LANGUAGES = ("id", "en")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_CAMPAIGN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def message_id(value: Any) -> str:
@@ -36,6 +38,11 @@ def message_id(value: Any) -> str:
 
 def language(value: Any) -> str | None:
     return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def campaign(value: Any) -> str | None:
+    """A campaign id as the page passes it; anything else is no campaign (the chat goes on)."""
+    return value if isinstance(value, str) and _CAMPAIGN.fullmatch(value) else None
 
 
 def _base(chat_id: str, client_id: str, now: datetime, lang: str | None) -> InboundMessage:
@@ -56,6 +63,7 @@ def parse_message(data: Any, chat_id: str, now: datetime) -> InboundMessage:
         raise BadPayload("a JSON object is expected")
     client_id = message_id(data.get("id"))
     base = _base(chat_id, client_id, now, language(data.get("lang")))
+    base = _with(base, campaign_hint=campaign(data.get("campaign")))
     given = [name for name in ("text", "choice", "location") if data.get(name) is not None]
     if len(given) != 1:
         raise BadPayload("exactly one of text, choice or location")

@@ -11,6 +11,7 @@ from intake.types import MediaRef, Reply, ReportDraft
 @dataclass(frozen=True)
 class FileReport:
     draft: ReportDraft
+    campaign: str | None = None  # the campaign that brought the conversation (its id)
 
 
 @dataclass(frozen=True)

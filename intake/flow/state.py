@@ -55,6 +55,7 @@ class ConversationState:
     duplicates_checked: bool = False  # the draft was compared with open reports
     partial_description: str = ""  # DESCRIPTION: a word or two, waiting for the rest
     told_upfront: bool = False  # words, place and photos came before any question about them
+    campaign: str | None = None  # the campaign that brought the conversation (intake.campaigns)
 
     @property
     def in_report(self) -> bool:
@@ -101,6 +102,7 @@ class ConversationState:
             "duplicates_checked": self.duplicates_checked,
             "partial_description": self.partial_description,
             "told_upfront": self.told_upfront,
+            "campaign": self.campaign,
         }
 
     @classmethod
@@ -157,6 +159,7 @@ class ConversationState:
             ),
             partial_description=data.get("partial_description", ""),
             told_upfront=bool(data.get("told_upfront", False)),
+            campaign=data.get("campaign") or None,
         )
 
 
@@ -168,13 +171,15 @@ def new_state(catalog: Catalog, now: datetime) -> ConversationState:
 
 
 def reset(state: ConversationState) -> ConversationState:
-    """Forget the report in progress; keep who the citizen is to us."""
+    """Forget the report in progress; keep who the citizen is to us (and which campaign
+    brought them)."""
     return ConversationState(
         step=Step.IDLE,
         lang=state.lang,
         consented=state.consented,
         updated_at=state.updated_at,
         last_ticket=state.last_ticket,
+        campaign=state.campaign,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from intake import campaigns
 from intake.choices import match_choice
 from intake.commands import Command, ParsedCommand, is_thanks, parse_command
 from intake.flow.context import FlowContext
@@ -71,6 +72,9 @@ def step(state: ConversationState | None, message: InboundMessage, ctx: FlowCont
     """Handle one inbound message."""
     replies: list[Reply] = []
     effects: list[Effect] = []
+    today = ctx.now.astimezone(ctx.catalog.tz).date()
+    recognised = campaigns.recognise(message, ctx.catalog.campaigns, today)
+    message = recognised.message
     if state is None:
         state = new_state(ctx.catalog, ctx.now)
         hint = (message.language_hint or "").lower()
@@ -85,6 +89,12 @@ def step(state: ConversationState | None, message: InboundMessage, ctx: FlowCont
         state = reset(state)
         replies.append(say(ctx, state, "expired"))
     state = replace(state, updated_at=ctx.now)
+    if recognised.campaign is not None:
+        state = replace(state, campaign=recognised.campaign)
+    if recognised.only_marks and state.in_report:
+        # the poster's prefilled text sent again mid-report: the question stands
+        question = current_question(state, ctx)
+        return Outcome(state, in_language(replies + question, state.lang), effects)
 
     command = parse_command(message, ctx.catalog.ticket_prefix)
     followup = followup_choice(state, message, ctx)
@@ -504,7 +514,7 @@ def _on_confirm(state: ConversationState, message: InboundMessage, ctx: FlowCont
     if choice.value == "send":
         draft = state.draft
         filed = replace(reset(state), step=Step.IDLE)
-        return Outcome(filed, effects=[FileReport(draft)])
+        return Outcome(filed, effects=[FileReport(draft, state.campaign)])
     if choice.value == "cancel":
         ended = ConversationEnded(state.step.value, "cancelled")
         state = reset(state)
@@ -552,7 +562,7 @@ def _on_duplicate(state: ConversationState, message: InboundMessage, ctx: FlowCo
         return not_understood(state, ctx)
     ticket = state.duplicate_of
     if choice.value == FILE_ANYWAY or ticket is None:
-        return Outcome(reset(state), effects=[FileReport(state.draft)])
+        return Outcome(reset(state), effects=[FileReport(state.draft, state.campaign)])
     ended = ConversationEnded(state.step.value, "supported")
     return Outcome(reset(state), effects=[ended, SupportReport(ticket)])
 
