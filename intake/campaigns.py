@@ -137,9 +137,11 @@ def _without_words(text: str, words: str) -> str:
         return text
     if normalize(text) == wanted:
         return ""
-    # The prefilled words first, the citizen's own after them (or before the tag).
+    # The prefilled words first, the citizen's own after them (or before the tag). Only sizes
+    # near the prefilled words' own are tried: a long message costs no more than a short one.
     pieces = text.split()
-    for size in range(len(pieces), 0, -1):
+    near = len(words.split())
+    for size in range(min(len(pieces), near + 2), max(near - 2, 1) - 1, -1):
         if normalize(" ".join(pieces[:size])) == wanted:
             return " ".join(pieces[size:])
         if normalize(" ".join(pieces[-size:])) == wanted:

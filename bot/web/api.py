@@ -78,6 +78,7 @@ async def _report_json(uow: Any, report: Report) -> dict[str, Any]:
         "category": report.category_id,
         "agency": report.agency_id,
         "channel": report.channel,
+        "campaign": report.campaign,
         "description": report.description,
         "location": {
             "lat": report.lat,
